@@ -1,0 +1,45 @@
+# sebench: two commands set everything up on a fresh machine.
+#   make demo   install, then run egs/mini/se1 from scratch
+#   make test   install, then run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+TORCH_VERSION ?= 2.13.0
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.installed-torch$(TORCH_VERSION)
+
+.PHONY: install test demo clean-venv help
+
+help:
+	@echo "make install   create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
+	@echo "make test      install if needed, then run the test suite"
+	@echo "make demo      install if needed, then run the mini recipe end to end"
+
+install: $(STAMP)
+
+# The stamp depends on everything that changes what gets installed, so a second
+# `make install` with nothing changed is a no-op.
+$(STAMP): setup.cfg pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# The constraints file pins torch for every later pip call in this venv too
+	@# (pip reads $(VENV)/pip.conf), so no dependency can pull a CUDA build.
+	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
+	@printf '[install]\nconstraint = %s\n' "$(abspath $(VENV))/constraints.txt" > $(VENV)/pip.conf
+	$(PIP) install -q --upgrade pip setuptools wheel
+	$(PIP) install -q "torch==$(TORCH_VERSION)" -c $(VENV)/constraints.txt
+	$(PIP) install -q --no-build-isolation -e ".[dev]" -c $(VENV)/constraints.txt
+	@$(PY) -c "import torch; assert torch.__version__.split('+')[0] == '$(TORCH_VERSION)', torch.__version__"
+	@rm -f $(VENV)/.installed-torch*
+	@touch $@
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+demo: install
+	cd egs/mini/se1 && ./run.sh
+	@echo "Results: egs/mini/se1/exp/RESULTS.md"
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""The `sebench` command line: one module per command, imported only when used."""

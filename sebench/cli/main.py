@@ -1,0 +1,83 @@
+"""``sebench <command>``: dispatch to one module per command.
+
+Command modules are imported lazily so ``sebench --help`` and light commands start
+fast (torch is only imported by the commands that need it). Each module provides
+``build_parser(prog)`` and ``run(args, overrides)``.
+"""
+import difflib
+import importlib
+import sys
+from collections import namedtuple
+
+Command = namedtuple("Command", "module summary")
+
+#: name -> (module, one-line summary); the single list `sebench --help` prints.
+COMMANDS = {
+    "data": Command("sebench.cli.data", "Kaldi-style data dirs: validate, fix, subset, split, "
+                                        "combine, from-folder, info"),
+}
+
+USAGE = """usage: sebench [--version] [--debug] <command> [options]
+
+Train and benchmark speech enhancement from real noisy speech and simulated pairs.
+
+commands:
+{table}
+
+Every command takes --help (with an example). Options resolve as
+defaults < --config FILE.yaml < command-line flags and --section.key overrides.
+--debug shows the Python traceback when a command fails.
+"""
+
+
+def _print_usage(stream=sys.stdout):
+    width = max(len(n) for n in COMMANDS)
+    table = "\n".join(f"  {name:<{width}}  {cmd.summary}" for name, cmd in COMMANDS.items())
+    stream.write(USAGE.format(table=table))
+
+
+def main(argv=None):
+    from sebench.errors import SebenchError
+    from sebench.utils.log import setup_logging
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        _print_usage()
+        return 0
+    if argv[0] == "--version":
+        from sebench.version import version_string
+        print(version_string())
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        sys.stderr.write(f"sebench: error: unknown command '{name}'{hint}; see `sebench --help`\n")
+        return 2
+    setup_logging(verbose=debug)
+    module = importlib.import_module(COMMANDS[name].module)
+    parser = module.build_parser(f"sebench {name}")
+    try:
+        args, rest = parser.parse_known_args(argv[1:])
+        return int(module.run(args, rest) or 0)
+    except SebenchError as e:
+        if debug:
+            raise
+        sys.stderr.write(f"sebench {name}: error: {e}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"sebench {name}: interrupted\n")
+        return 130
+    except Exception as e:  # noqa: BLE001 - last resort: one line, traceback with --debug
+        if debug:
+            raise
+        sys.stderr.write(f"sebench {name}: internal error: {type(e).__name__}: {e} "
+                         "(rerun with --debug for the traceback)\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
