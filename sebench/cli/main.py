@@ -15,6 +15,10 @@ Command = namedtuple("Command", "module summary")
 COMMANDS = {
     "data": Command("sebench.cli.data", "Kaldi-style data dirs: validate, fix, subset, split, "
                                         "combine, from-folder, info"),
+    "score": Command("sebench.cli.score", "score enhanced audio: PESQ, STOI, SI-SDR, BSS-eval, "
+                                          "CSIG/CBAK/COVL, DNSMOS; robust and parallel"),
+    "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "
+                                                      "and Wilcoxon tests between systems"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]

@@ -1,0 +1,129 @@
+"""``sebench score``: the metric suite over a test set, robust and parallel."""
+import argparse
+import json
+import os
+
+from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+
+EXAMPLE = """\
+sebench score --enh exp/enhanced/test --ref data/test --noisy data/test \\
+    --metrics pesq_wb,stoi,sisdr,csig,cbak,covl,dnsmos --out exp/scores/test --nj 2
+sebench score --enh enhanced_folder/ --metrics nonintrusive --out scores/"""
+
+DEFAULTS = {
+    "metrics": "pesq_wb,stoi,sisdr",
+    "channel": None,            # None: multi-channel input is refused; or a channel index
+    "length_tolerance": 0.1,    # seconds of length difference trimmed (with a warning)
+    "nj": 1,
+    "cmd": "run.pl",
+    "cache_dir": None,          # default ~/.cache/sebench/scores (noisy scores, by content)
+}
+
+
+def build_parser(prog):
+    p = make_parser(prog, "Score enhanced audio: intrusive metrics against a reference and "
+                          "non-intrusive ones (DNSMOS). ENH/REF/NOISY are data dirs, scp files "
+                          "or folders, paired by key, relative path or file name.", EXAMPLE)
+    p.add_argument("--enh", required=True, help="estimates to score")
+    p.add_argument("--ref", help="clean references (a data dir's clean.scp is used)")
+    p.add_argument("--noisy", help="the unprocessed input: scored once (cached) and the "
+                                   "improvement reported")
+    p.add_argument("--noise", help="noise references (scp or data dir noise.scp), for SIR")
+    p.add_argument("--metrics", help="comma list of pesq_wb, pesq_nb, stoi, estoi, sisdr, sdr, "
+                                     "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, or the "
+                                     "groups intrusive, nonintrusive, all")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--nj", type=int, help="number of jobs (shards)")
+    p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
+    p.add_argument("--channel", type=int, help="channel to score in multi-channel files")
+    p.add_argument("--keys", help=argparse.SUPPRESS)
+    p.add_argument("--rows-out", help=argparse.SUPPRESS)
+    add_config_options(p)
+    return p
+
+
+
+
+
+def run(args, rest):
+    from sebench import config as cfgmod
+    from sebench.data.datadir import DataDir, read_kv
+    from sebench.jobs import run_jobs, sebench_argv
+    from sebench.metrics import columns_of, expand
+    from sebench.scoring.compute import ScoreCache, default_cache_dir
+    from sebench.scoring.run import audio_map, pair_keys, score_keys, write_outputs
+    from sebench.version import provenance
+
+    cfg = resolve_config(DEFAULTS, args, rest, [("metrics", "metrics"), ("nj", "nj"),
+                                                ("cmd", "cmd"), ("channel", "channel")])
+    metrics, units = expand(cfg["metrics"])
+    columns = columns_of(metrics)
+    enh = audio_map(args.enh, "enh")
+    ref = audio_map(args.ref, "ref")
+    noisy = audio_map(args.noisy, "noisy")
+    noise = None
+    if args.noise:
+        noise = (DataDir(args.noise).read("noise.scp") if os.path.isdir(args.noise)
+                 else read_kv(args.noise))
+    elif args.ref and os.path.isdir(args.ref) and DataDir(args.ref).has("noise.scp"):
+        noise = DataDir(args.ref).read("noise.scp")
+    keys, ref, noisy = pair_keys(enh, ref, noisy)
+    if args.keys:
+        wanted = set(read_kv_lines(args.keys))
+        keys = [k for k in keys if k in wanted]
+    if not keys:
+        from sebench.errors import SebenchError
+        raise SebenchError(f"--enh {args.enh}: nothing to score (no estimate has all its partners)")
+    cache = ScoreCache(cfg["cache_dir"] or default_cache_dir())
+    options = {"channel": cfg["channel"], "length_tolerance": cfg["length_tolerance"]}
+    nj = max(1, min(int(cfg["nj"]), len(keys)))
+    if args.rows_out or nj == 1:
+        rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
+        if args.rows_out:
+            with open(args.rows_out + ".tmp", "w") as f:
+                for r in rows:
+                    f.write(json.dumps(r) + "\n")
+            os.replace(args.rows_out + ".tmp", args.rows_out)
+            return 0
+    else:
+        split = os.path.join(args.out, f"split{nj}")
+        os.makedirs(split, exist_ok=True)
+        for i in range(nj):
+            shard = keys[i * len(keys) // nj:(i + 1) * len(keys) // nj]
+            with open(os.path.join(split, f"keys.{i + 1}"), "w") as f:
+                f.write("".join(k + "\n" for k in shard))
+        command = sebench_argv() + ["score", "--enh", args.enh, "--out", args.out,
+                                    "--keys", os.path.join(split, "keys.JOB"),
+                                    "--rows-out", os.path.join(split, "rows.JOB.jsonl"),
+                                    "--nj", "1", "--metrics", ",".join(metrics)]
+        for flag, value in (("--ref", args.ref), ("--noisy", args.noisy), ("--noise", args.noise),
+                            ("--channel", cfg["channel"]),
+                            ("--length_tolerance", cfg["length_tolerance"]),
+                            ("--cache_dir", cfg["cache_dir"])):
+            if value is not None:
+                command += [flag, str(value)]
+        run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)
+        rows = []
+        for i in range(nj):
+            with open(os.path.join(split, f"rows.{i + 1}.jsonl")) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+    info = {"enh": os.path.abspath(args.enh), "ref": args.ref and os.path.abspath(args.ref),
+            "noisy": args.noisy and os.path.abspath(args.noisy), "metric_names": metrics,
+            "provenance": provenance(), "nj": nj}
+    if "dnsmos" in units:
+        from sebench.metrics.dnsmos import MODEL_SHA256
+        info["dnsmos_models"] = ", ".join(f"{k} sha256 {v[:12]}…" for k, v in MODEL_SHA256.items())
+    summary = write_outputs(args.out, rows, columns, info)
+    cfgmod.save_config(cfg, os.path.join(args.out, "config.yaml"), command=command_line())
+    failed_all = all(r["enh"].get("error") and all(
+        r["enh"].get(c) != r["enh"].get(c) for c in columns) for r in rows)
+    print(open(os.path.join(args.out, "RESULTS.md")).read())
+    if failed_all:
+        from sebench.errors import SebenchError
+        raise SebenchError(f"every utterance failed; see {args.out}/scores.csv (error column)")
+    return 0
+
+
+def read_kv_lines(path):
+    with open(path) as f:
+        return [line.split()[0] for line in f if line.strip()]

@@ -1,0 +1,122 @@
+"""Intrusive metrics: PESQ (P.862.2 wideband, P.862 narrowband), STOI/ESTOI, SI-SDR, SNR,
+BSS-eval SDR/SIR/SAR. Inputs are float arrays of equal length at rate ``fs``.
+
+Which PESQ: the ITU reference C code through the ``pesq`` package (ludlows/PESQ).
+``pesq_wb`` is P.862.2 MOS-LQO (the score SE papers report as "PESQ"); ``pesq_nb`` is
+P.862.1 MOS-LQO of P.862 narrowband. ``pesq_raw_nb`` inverts the P.862.1 mapping to the
+raw P.862 score, which the composite measures need. Audio at another rate is resampled
+(soxr) to 16 kHz (wb) or 8 kHz (nb) first, and the summary records it.
+"""
+import numpy as np
+
+from sebench.audio.resample import resample
+
+_EPS = np.finfo(np.float64).eps
+
+
+class MetricError(Exception):
+    """A metric that cannot be computed for this input; the message is the recorded reason."""
+
+
+def _check_not_silent(ref, enh):
+    if not np.any(ref):
+        raise MetricError("reference is digital silence")
+    if not np.any(enh):
+        raise MetricError("estimate is digital silence")
+
+
+def _pesq(ref, enh, fs, mode):
+    from pesq import NoUtterancesError, PesqError, pesq
+
+    target = 16000 if mode == "wb" else 8000
+    if fs not in (8000, 16000) or (mode == "wb" and fs != 16000):
+        ref, enh, fs = resample(ref, fs, target), resample(enh, fs, target), target
+    _check_not_silent(ref, enh)
+    if len(ref) < fs // 4:
+        raise MetricError(f"too short for PESQ ({len(ref) / fs:.2f} s < 0.25 s)")
+    try:
+        return float(pesq(fs, ref.astype(np.float64), enh.astype(np.float64), mode))
+    except NoUtterancesError:
+        raise MetricError("PESQ found no utterances (silent or too quiet)") from None
+    except PesqError as e:
+        raise MetricError(f"PESQ error: {type(e).__name__}: {e}") from None
+
+
+def pesq_wb(ref, enh, fs):
+    return _pesq(ref, enh, fs, "wb")
+
+
+def pesq_nb(ref, enh, fs):
+    return _pesq(ref, enh, fs, "nb")
+
+
+def mos_lqo_to_raw(mos):
+    """Invert the P.862.1 mapping (MOS-LQO -> raw P.862)."""
+    return (4.6607 - np.log(4.0 / (mos - 0.999) - 1.0)) / 1.4945
+
+
+def pesq_raw_nb(ref, enh, fs):
+    """Raw P.862 (narrowband) score, as Loizou's composite measures use it."""
+    return float(mos_lqo_to_raw(pesq_nb(ref, enh, fs)))
+
+
+def stoi(ref, enh, fs, extended=False):
+    from pystoi import stoi as _stoi
+
+    _check_not_silent(ref, enh)
+    if len(ref) < int(0.4 * fs):
+        raise MetricError(f"too short for STOI ({len(ref) / fs:.2f} s; needs ~0.4 s)")
+    value = float(_stoi(ref.astype(np.float64), enh.astype(np.float64), fs, extended=extended))
+    if not np.isfinite(value):
+        raise MetricError("STOI undefined (no speech frames above its 40 dB range)")
+    return value
+
+
+def estoi(ref, enh, fs):
+    return stoi(ref, enh, fs, extended=True)
+
+
+def si_sdr(ref, enh, fs=None, zero_mean=True):
+    """Scale-invariant SDR in dB (Le Roux et al. 2019), zero-mean by default."""
+    if not np.any(enh):
+        raise MetricError("estimate is digital silence (SI-SDR undefined)")
+    ref = ref.astype(np.float64)
+    enh = enh.astype(np.float64)
+    if zero_mean:
+        ref, enh = ref - ref.mean(), enh - enh.mean()
+    energy = np.dot(ref, ref)
+    if energy <= 0:
+        raise MetricError("reference is silent (SI-SDR undefined)")
+    target = np.dot(enh, ref) / energy * ref
+    noise = enh - target
+    return float(10 * np.log10((np.dot(target, target) + _EPS) / (np.dot(noise, noise) + _EPS)))
+
+
+def snr(ref, enh, fs=None):
+    """Plain SNR in dB of the estimate against the reference (no scaling)."""
+    ref = ref.astype(np.float64)
+    err = ref - enh.astype(np.float64)
+    if not np.any(ref):
+        raise MetricError("reference is silent (SNR undefined)")
+    return float(10 * np.log10(np.dot(ref, ref) / (np.dot(err, err) + _EPS)))
+
+
+def bss_eval(ref, enh, fs=None, noise=None):
+    """BSS-eval v4-style SDR/SIR/SAR via fast_bss_eval (512-tap distortion filter).
+
+    With one source the interference subspace is empty, so SIR needs the noise as a second
+    reference; without it SIR is reported as missing (not +inf).
+    """
+    import fast_bss_eval
+    import torch
+
+    _check_not_silent(ref, enh)
+    refs = [ref] if noise is None else [ref, noise]
+    # the torch backend: fast_bss_eval's numpy path breaks on numpy 2's batched solve
+    ref_t = torch.from_numpy(np.stack(refs).astype(np.float64))
+    est_t = torch.from_numpy(np.stack([enh] * len(refs)).astype(np.float64))
+    sdr, sir, sar = (v.numpy() for v in fast_bss_eval.bss_eval_sources(
+        ref_t, est_t, compute_permutation=False))
+    out = {"sdr": float(sdr[0]), "sar": float(sar[0])}
+    out["sir"] = float(sir[0]) if noise is not None else None
+    return out

@@ -1,0 +1,1 @@
+"""Scoring: robust per-utterance metrics, sharded runs and result tables."""

@@ -1,0 +1,195 @@
+"""``sebench score``: pair inputs, score every utterance (optionally sharded), write results.
+
+Outputs in OUT: scores.csv (a row per utterance, a column per metric, error and warning
+columns), utt2<metric> files, summary.json and RESULTS.md (mean, std, 95 % CI, count,
+failures with reasons; with --noisy, the noisy input's scores and the improvement).
+"""
+import csv
+import json
+import math
+import os
+
+import numpy as np
+
+from sebench.data.datadir import DataDir, read_kv, write_kv
+from sebench.data.folder import key_of, list_audio
+from sebench.errors import SebenchError
+from sebench.metrics import METRIC_UNIT, UNITS
+from sebench.scoring.compute import REASON_SEP, score_pair
+from sebench.utils.fileio import atomic_write_text
+from sebench.utils.log import get_logger, progress
+
+log = get_logger("score")
+
+
+def audio_map(spec, role):
+    """key -> path from a data dir (wav.scp, or clean.scp for the reference), scp or folder."""
+    if spec is None:
+        return None
+    if os.path.isdir(spec):
+        ddir = DataDir(spec)
+        if ddir.has("wav.scp"):
+            if role == "ref":
+                if ddir.has("clean.scp"):
+                    return ddir.read("clean.scp")
+            return ddir.read("wav.scp")
+        return {key_of(rel): os.path.join(os.path.abspath(spec), rel) for rel in list_audio(spec)}
+    if os.path.isfile(spec):
+        return read_kv(spec)
+    raise SebenchError(f"--{role} {spec}: not found (expected a data dir, an scp file or a folder)")
+
+
+def pair_keys(enh, ref, noisy):
+    """Keys of the estimate that the other inputs also have (by key, else by basename)."""
+    def align(other, name):
+        if other is None:
+            return None
+        if set(enh) <= set(other):
+            return other
+        by_base = {}
+        for k, v in other.items():
+            by_base.setdefault(k.rsplit("-", 1)[-1], []).append(v)
+        aligned = {}
+        for k in enh:
+            if k in other:
+                aligned[k] = other[k]
+            elif len(by_base.get(k.rsplit("-", 1)[-1], [])) == 1:
+                aligned[k] = by_base[k.rsplit("-", 1)[-1]][0]
+        missing = len(enh) - len(aligned)
+        if missing:
+            log.warning("%d estimate(s) have no %s partner and are not scored", missing, name)
+        return aligned
+    ref_a, noisy_a = align(ref, "reference"), align(noisy, "noisy")
+    keys = [k for k in sorted(enh) if (ref_a is None or k in ref_a) and
+            (noisy_a is None or k in noisy_a)]
+    return keys, ref_a, noisy_a
+
+
+def score_keys(keys, enh, ref, noisy, noise, units, cache, options):
+    """Rows for ``keys``: {'key', 'enh': row, 'noisy': row or None}."""
+    rows = []
+    for key in progress(keys, desc="score", unit="utt"):
+        r = ref.get(key) if ref else None
+        n = noise.get(key) if noise else None
+        row = {"key": key, "enh": score_pair(enh[key], r, units, noise_path=n, **options)}
+        if noisy:
+            ckey = cache.key(units, noisy[key], r, n, **options)
+            cached = cache.get(ckey)
+            if cached is None:
+                cached = score_pair(noisy[key], r, units, noise_path=n, **options)
+                cache.put(ckey, cached)
+            row["noisy"] = cached
+        rows.append(row)
+    return rows
+
+
+def _stats(values):
+    values = np.asarray([v for v in values if v is not None and math.isfinite(v)])
+    n = len(values)
+    if n == 0:
+        return {"mean": None, "std": None, "ci95": None, "count": 0}
+    std = float(values.std(ddof=1)) if n > 1 else 0.0
+    if n > 1:
+        from scipy.stats import t
+        ci = float(t.ppf(0.975, n - 1) * std / math.sqrt(n))
+    else:
+        ci = None
+    return {"mean": float(values.mean()), "std": std, "ci95": ci, "count": n}
+
+
+def summarize(rows, columns):
+    summary = {"utterances": len(rows), "metrics": {}}
+    unit_names = set(UNITS)
+    for col in columns:
+        enh_vals = [r["enh"].get(col) for r in rows]
+        entry = _stats(enh_vals)
+        reasons, failures = {}, 0
+        for r in rows:
+            v = r["enh"].get(col)
+            if v is None or not math.isfinite(v):
+                failures += 1
+                own = METRIC_UNIT.get(col, "dnsmos")
+                for reason in (r["enh"].get("error") or "unknown").split(REASON_SEP):
+                    prefix = reason.split(":", 1)[0]
+                    if prefix == own or prefix == col or prefix not in unit_names | set(METRIC_UNIT):
+                        reasons[reason] = reasons.get(reason, 0) + 1
+        entry["failures"] = failures
+        entry["failure_reasons"] = reasons
+        if rows and "noisy" in rows[0]:
+            entry["noisy"] = _stats([r["noisy"].get(col) for r in rows])
+            deltas = [r["enh"][col] - r["noisy"][col] for r in rows
+                      if math.isfinite(r["enh"].get(col, math.nan))
+                      and math.isfinite(r["noisy"].get(col, math.nan))]
+            entry["delta"] = _stats(deltas)
+        summary["metrics"][col] = entry
+    summary["warnings"] = sum(1 for r in rows if r["enh"].get("warning"))
+    return summary
+
+
+def _fmt(x, digits=3):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def results_markdown(summary, info):
+    lines = ["# Scores", "", f"- estimate: `{info['enh']}`"]
+    for k in ("ref", "noisy"):
+        if info.get(k):
+            lines.append(f"- {k}: `{info[k]}`")
+    lines += [f"- utterances: {summary['utterances']}",
+              "- PESQ: ITU-T P.862 reference code via `pesq`; pesq_wb = P.862.2 MOS-LQO at 16 kHz, "
+              "pesq_nb = P.862.1 MOS-LQO at 8 kHz (resampled with soxr when needed)",
+              "- SI-SDR is zero-mean; CSIG/CBAK/COVL use raw P.862 (Hu & Loizou 2008)",
+              f"- DNSMOS models: {info.get('dnsmos_models') or 'not used'}",
+              f"- sebench {info['provenance']['sebench']}, git {info['provenance']['git_commit']}",
+              ""]
+    has_noisy = any("noisy" in e for e in summary["metrics"].values())
+    header = "| metric | mean | std | 95% CI | n | failures |"
+    if has_noisy:
+        header += " noisy | Δ |"
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    for col, e in summary["metrics"].items():
+        line = (f"| {col} | {_fmt(e['mean'])} | {_fmt(e['std'])} | ±{_fmt(e['ci95'])} | "
+                f"{e['count']} | {e['failures']} |")
+        if has_noisy:
+            line += f" {_fmt(e['noisy']['mean'])} | {_fmt(e['delta']['mean'])} |"
+        lines.append(line)
+    reasons = {}
+    for e in summary["metrics"].values():
+        for reason, count in e["failure_reasons"].items():
+            reasons[reason] = max(reasons.get(reason, 0), count)
+    if reasons:
+        lines += ["", "## Failures", ""]
+        lines += [f"- {count} × {reason}" for reason, count in sorted(reasons.items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(out, rows, columns, info):
+    os.makedirs(out, exist_ok=True)
+    rows = sorted(rows, key=lambda r: r["key"])
+    path = os.path.join(out, "scores.csv")
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["key"] + columns + ["error", "warning"])
+        for r in rows:
+            writer.writerow([r["key"]] + [_csv(r["enh"].get(c)) for c in columns]
+                            + [r["enh"].get("error", ""), r["enh"].get("warning", "")])
+    os.replace(tmp, path)
+    for col in columns:
+        write_kv(os.path.join(out, f"utt2{col}"),
+                 {r["key"]: _csv(r["enh"].get(col)) for r in rows})
+    summary = summarize(rows, columns)
+    summary.update(info)
+    atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(os.path.join(out, "RESULTS.md"), results_markdown(summary, info))
+    if any("noisy" in r for r in rows):
+        with open(os.path.join(out, "rows.jsonl"), "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+    return summary
+
+
+def _csv(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "nan"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)

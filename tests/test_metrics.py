@@ -1,0 +1,121 @@
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sebench.metrics import composite, expand, intrusive
+from sebench.metrics.intrusive import MetricError
+
+
+def speech_like(seconds=3.0, fs=16000, seed=0):
+    """Harmonic, amplitude-modulated 'speech' with pauses: enough structure for PESQ/STOI."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * fs)) / fs
+    f0 = 120 + 20 * np.sin(2 * np.pi * 0.5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / fs
+    x = sum(np.sin(k * phase) / k for k in range(1, 20))
+    envelope = np.clip(np.sin(2 * np.pi * 2.0 * t), 0, None) ** 0.5
+    return (0.1 * x * envelope + 1e-4 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def add_noise(x, snr_db, seed=1):
+    n = np.random.default_rng(seed).standard_normal(x.size)
+    n *= np.sqrt(np.mean(x ** 2) / np.mean(n ** 2) / 10 ** (snr_db / 10))
+    return (x + n).astype(np.float32)
+
+
+def test_pesq_conformance_voip_8k(shared_data):
+    conf = shared_data / "pesq_conformance"
+    rows = list(csv.DictReader(open(conf / "pairs_voip_8k.csv")))
+    assert len(rows) == 40
+    for row in rows:
+        ref, fs = sf.read(conf / row["reference"])
+        deg, _ = sf.read(conf / row["degraded"])
+        raw = intrusive.pesq_raw_nb(ref, deg, fs)
+        assert raw == pytest.approx(float(row["expected_raw_pesq_p862"]), abs=1e-3), row
+
+
+def test_pesq_documented_speech_babble(shared_data):
+    d = shared_data / "pesq_conformance" / "speech_babble_16k"
+    ref, fs = sf.read(d / "speech.wav")
+    deg, _ = sf.read(d / "speech_bab_0dB.wav")
+    assert intrusive.pesq_wb(ref, deg, fs) == pytest.approx(1.0832337, abs=1e-6)
+    assert intrusive.pesq_nb(ref, deg, fs) == pytest.approx(1.6072081, abs=1e-6)
+
+
+def test_identical_inputs_score_maximal():
+    x = speech_like()
+    assert intrusive.pesq_wb(x, x, 16000) > 4.5
+    assert intrusive.stoi(x, x, 16000) > 0.999
+    assert intrusive.si_sdr(x, x) > 100
+    c = composite.composite(x, x, 16000)
+    assert c["csig"] == 5 and c["covl"] == 5 and c["llr"] == pytest.approx(0, abs=1e-6)
+
+
+def test_sisdr_scale_invariant_and_snr_not():
+    x = speech_like()
+    y = add_noise(x, 10)
+    assert intrusive.si_sdr(x, y) == pytest.approx(intrusive.si_sdr(x, 0.3 * y), abs=1e-6)
+    assert intrusive.si_sdr(x, y) == pytest.approx(10, abs=0.5)
+    assert intrusive.snr(x, 0.3 * y) < intrusive.snr(x, y)
+
+
+def test_composite_and_pesq_fall_with_noise():
+    x = speech_like()
+    scores = [composite.composite(x, add_noise(x, snr), 16000) for snr in (40, 30, 20)]
+    for key in ("csig", "cbak", "covl", "segsnr"):
+        values = [s[key] for s in scores]
+        assert values[0] > values[1] > values[2], (key, values)
+    assert scores[0]["wss"] < scores[2]["wss"] and scores[0]["llr"] < scores[2]["llr"]
+
+
+def test_segsnr_clamped():
+    x = speech_like(1.0)
+    seg = composite.segmental_snr(x.astype(np.float64) + 1e-16, x.astype(np.float64), 16000)
+    assert seg.max() <= 35 and composite.segmental_snr(x, -x, 16000).min() >= -10
+
+
+def test_silent_and_short_inputs_raise_metric_errors():
+    x = speech_like(1.0)
+    with pytest.raises(MetricError, match="silence"):
+        intrusive.pesq_wb(x, np.zeros_like(x), 16000)
+    with pytest.raises(MetricError, match="too short"):
+        intrusive.pesq_wb(x[:1000], x[:1000], 16000)
+    with pytest.raises(MetricError, match="silent"):
+        intrusive.si_sdr(np.zeros(100), np.ones(100))
+
+
+def test_bss_eval_sir_needs_noise():
+    x = speech_like(1.0)
+    n = add_noise(np.zeros_like(x) + 1e-3 * speech_like(1.0, seed=3), 0) - 1e-3 * speech_like(1.0, seed=3)
+    y = x + 0.1 * n
+    out = intrusive.bss_eval(x, y)
+    assert out["sir"] is None and np.isfinite(out["sdr"])
+    with_noise = intrusive.bss_eval(x, y, noise=n)
+    assert np.isfinite(with_noise["sir"])
+
+
+def test_expand_groups_and_unknown():
+    metrics, units = expand("csig,cbak,pesq_wb,dnsmos")
+    assert units == ["composite", "pesq_wb", "dnsmos"]
+    assert expand("nonintrusive")[0] == ["dnsmos"]
+    from sebench.errors import ConfigError
+    with pytest.raises(ConfigError, match="unknown metric 'pesq'"):
+        expand("pesq")
+
+
+def test_dnsmos_deterministic_falls_with_noise_and_covers_tail():
+    from sebench.metrics.dnsmos import DNSMOS, get_dnsmos
+    m = get_dnsmos()
+    x = speech_like(4.0)
+    clean = m(x, 16000)
+    again = m(x, 16000)
+    noisy = m(add_noise(x, 0), 16000)
+    assert clean == again
+    assert noisy["bak"] < clean["bak"] and noisy["ovrl"] < clean["ovrl"]
+    assert set(clean) == {"p808", "sig", "bak", "ovrl", "sig_raw", "bak_raw", "ovrl_raw"}
+    assert DNSMOS.windows(160000) == [0, 160000 - 144160]          # 10 s: tail covered
+    assert DNSMOS.windows(144160 + 2 * 16000) == [0, 16000, 32000]  # exact multiple
+    with pytest.raises(ValueError, match="silence"):
+        m(np.zeros(16000, dtype=np.float32))

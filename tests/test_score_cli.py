@@ -1,0 +1,145 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, write_wav
+from sebench.data import DataDir
+from test_metrics import add_noise, speech_like
+
+
+@pytest.fixture
+def test_set(tmp_path):
+    """6 clean/noisy pairs and 'enhanced' files (a milder noise), plus the robustness cases."""
+    clean, noisy, enh = {}, {}, {}
+    for i in range(6):
+        key = f"u{i}"
+        x = speech_like(1.5, seed=i)
+        clean[key] = str(write_wav(tmp_path / "clean" / f"{key}.wav", x))
+        noisy[key] = str(write_wav(tmp_path / "noisy" / f"{key}.wav", add_noise(x, 5, seed=i)))
+        enh[key] = str(write_wav(tmp_path / "enh" / f"{key}.wav", add_noise(x, 15, seed=i)))
+    d = DataDir(tmp_path / "data")
+    d.write("wav.scp", noisy)
+    d.write("clean.scp", clean)
+    return tmp_path, d
+
+
+def read_scores(out):
+    with open(out / "scores.csv") as f:
+        return {r["key"]: r for r in csv.DictReader(f)}
+
+
+def test_score_with_noisy_delta_and_outputs(test_set, tmp_path):
+    root, d = test_set
+    env_cache = tmp_path / "cache"
+    out = tmp_path / "s"
+    proc = run_cli("score", "--enh", root / "enh", "--ref", d.path, "--noisy", d.path,
+                   "--metrics", "pesq_wb,stoi,sisdr", "--out", out, "--cache_dir", env_cache)
+    rows = read_scores(out)
+    assert len(rows) == 6 and all(r["error"] == "" for r in rows.values())
+    summary = json.loads((out / "summary.json").read_text())
+    for m in ("pesq_wb", "stoi", "sisdr"):
+        e = summary["metrics"][m]
+        assert e["count"] == 6 and e["delta"]["mean"] > 0, m
+    assert summary["metrics"]["sisdr"]["delta"]["mean"] == pytest.approx(10, abs=1.5)
+    assert (out / "utt2pesq_wb").read_text().count("\n") == 6
+    assert "| pesq_wb |" in (out / "RESULTS.md").read_text() and "Δ" in proc.stdout
+    assert "git" in (out / "config.yaml").read_text()
+    assert len(list(env_cache.rglob("*.json"))) == 6  # noisy scored once, cached by content
+    before = {p: p.stat().st_mtime for p in env_cache.rglob("*.json")}
+    run_cli("score", "--enh", root / "noisy", "--ref", d.path, "--noisy", d.path,
+            "--metrics", "pesq_wb,stoi,sisdr", "--out", tmp_path / "s2", "--cache_dir", env_cache)
+    assert {p: p.stat().st_mtime for p in env_cache.rglob("*.json")} == before
+
+
+def test_sharded_equals_unsharded(test_set, tmp_path):
+    root, d = test_set
+    run_cli("score", "--enh", root / "enh", "--ref", d.path, "--metrics", "stoi,sisdr,csig",
+            "--out", tmp_path / "one")
+    run_cli("score", "--enh", root / "enh", "--ref", d.path, "--metrics", "stoi,sisdr,csig",
+            "--out", tmp_path / "two", "--nj", "2", "--cmd", "run.pl")
+    assert (tmp_path / "one/scores.csv").read_text() == (tmp_path / "two/scores.csv").read_text()
+    assert (tmp_path / "two/log/score.2.log").exists()
+
+
+def test_robustness_cases_become_nan_with_reasons(test_set, tmp_path):
+    root, d = test_set
+    bad = root / "bad"
+    x = speech_like(1.5, seed=0)
+    write_wav(bad / "u0.wav", np.zeros_like(x))                             # silent
+    write_wav(bad / "u1.wav", x[:2000])                                     # far too short
+    nan = x.copy()
+    nan[100] = np.nan
+    write_wav(bad / "u2.wav", nan, subtype="FLOAT")                         # non-finite
+    write_wav(bad / "u3.wav", x[::2], fs=8000)                              # wrong rate
+    write_wav(bad / "u4.wav", np.stack([x, x], axis=1))                     # stereo
+    (bad / "u5.wav").write_bytes(b"garbage")                                # unreadable
+    write_wav(bad / "u6.wav", x[:-400])                                     # slightly short
+    clean6 = write_wav(root / "clean" / "u6.wav", x)
+    ref = dict(DataDir(d.path).read("clean.scp"), u6=str(clean6))
+    DataDir(d.path).write("clean.scp", ref)
+    DataDir(d.path).write("wav.scp", dict(DataDir(d.path).read("wav.scp"), u6=str(clean6)))
+    proc = run_cli("score", "--enh", bad, "--ref", d.path, "--metrics", "pesq_wb,sisdr",
+                   "--out", tmp_path / "r")
+    assert proc.returncode == 0
+    rows = read_scores(tmp_path / "r")
+    assert "estimate is digital silence" in rows["u0"]["error"] and rows["u0"]["pesq_wb"] == "nan"
+    assert "length mismatch" in rows["u1"]["error"]
+    assert "non-finite" in rows["u2"]["error"]
+    assert "rate mismatch: estimate 8000 Hz" in rows["u3"]["error"]
+    assert "has 2 channels; choose one with --channel" in rows["u4"]["error"]
+    assert "unreadable audio" in rows["u5"]["error"]
+    assert rows["u6"]["error"] == "" and "trimmed 400 samples" in rows["u6"]["warning"]
+    assert float(rows["u6"]["sisdr"]) > 30
+    summary = json.loads((tmp_path / "r/summary.json").read_text())
+    assert summary["metrics"]["pesq_wb"]["failures"] == 6
+    stereo = run_cli("score", "--enh", bad, "--ref", d.path, "--metrics", "sisdr", "--channel",
+                     "1", "--out", tmp_path / "c")
+    assert read_scores(tmp_path / "c")["u4"]["error"] == ""
+    assert stereo.returncode == 0
+    # every utterance failing is an error exit
+    allbad = root / "allbad"
+    write_wav(allbad / "u0.wav", np.zeros_like(x))
+    proc = run_cli("score", "--enh", allbad, "--ref", d.path, "--metrics", "pesq_wb",
+                   "--out", tmp_path / "z", check=False)
+    assert proc.returncode == 1 and "every utterance failed" in proc.stderr
+
+
+def test_nonintrusive_dnsmos_without_reference(test_set, tmp_path):
+    root, _ = test_set
+    run_cli("score", "--enh", root / "noisy", "--metrics", "dnsmos,sisdr", "--out", tmp_path / "n",
+            "--keys", _keys(tmp_path, ["u0", "u1"]))
+    rows = read_scores(tmp_path / "n")
+    assert set(rows) == {"u0", "u1"}
+    assert 1 < float(rows["u0"]["dnsmos_ovrl"]) < 5
+    assert "sisdr: needs a reference" in rows["u0"]["error"]
+    assert "sig_bak_ovr.onnx sha256 269fbebdb513" in (tmp_path / "n/RESULTS.md").read_text()
+
+
+def _keys(tmp_path, keys):
+    path = tmp_path / "keys.txt"
+    path.write_text("".join(k + "\n" for k in keys))
+    return path
+
+
+def test_score_stats_accuracy_and_wilcoxon(tmp_path):
+    from scipy.stats import pearsonr, spearmanr, wilcoxon
+    rng = np.random.default_rng(0)
+    true = rng.uniform(1, 5, 50)
+    pred = true + rng.normal(0, 0.3, 50)
+    DataDir(tmp_path).write("utt2true", {f"k{i:02d}": t for i, t in enumerate(true)})
+    DataDir(tmp_path).write("utt2pred", {f"k{i:02d}": p for i, p in enumerate(pred)})
+    out = run_cli("score-stats", "accuracy", "--pred", tmp_path / "utt2pred", "--true",
+                  tmp_path / "utt2true", "--plot", tmp_path / "scatter.png").stdout
+    result = json.loads(out)
+    assert result["lcc"] == pytest.approx(pearsonr(pred, true)[0], abs=1e-6)
+    assert result["srcc"] == pytest.approx(spearmanr(pred, true)[0], abs=1e-6)
+    assert result["mse"] == pytest.approx(np.mean((pred - true) ** 2), abs=1e-6)
+    assert (tmp_path / "scatter.png").stat().st_size > 1000
+    a, b = tmp_path / "a", tmp_path / "b"
+    DataDir(a).write("utt2sisdr", {f"k{i:02d}": v for i, v in enumerate(true + 1)})
+    DataDir(b).write("utt2sisdr", {f"k{i:02d}": v for i, v in enumerate(pred)})
+    out = run_cli("score-stats", "wilcoxon", a, b, "--metrics", "sisdr").stdout
+    p = wilcoxon(true + 1, pred).pvalue
+    assert f"{p:.2e}" in out
