@@ -57,18 +57,10 @@ def build_parser(prog):
     return parser
 
 
-def _read_list(path):
-    from sebench.data.datadir import DataDirError
-    try:
-        with open(path, encoding="utf-8") as f:
-            return [line.split()[0] for line in f if line.strip()]
-    except OSError as e:
-        raise DataDirError(f"{path}: cannot read list ({e.strerror})") from None
-
-
 def run(args, rest):
     no_extra_args(rest)
     from sebench.data import ops
+    from sebench.data.datadir import read_list
 
     if args.action == "validate":
         from sebench.data.validate import validate
@@ -83,8 +75,8 @@ def run(args, rest):
     if args.action == "subset":
         n = ops.subset(args.src, args.out, first=args.first, random_n=args.random_n,
                        seed=args.seed,
-                       speakers=_read_list(args.spk_list) if args.spk_list else None,
-                       keys=_read_list(args.utt_list) if args.utt_list else None)
+                       speakers=read_list(args.spk_list) if args.spk_list else None,
+                       keys=read_list(args.utt_list) if args.utt_list else None)
         print(f"{args.out}: {n} utterances")
         return 0
     if args.action == "split":

@@ -47,7 +47,8 @@ def build_parser(prog):
 
 def run(args, rest):
     from sebench import config as cfgmod
-    from sebench.data.datadir import DataDir, read_kv
+    from sebench.data.datadir import DataDir, read_kv, read_list
+    from sebench.errors import SebenchError
     from sebench.jobs import run_jobs, sebench_argv
     from sebench.metrics import columns_of, expand
     from sebench.scoring.compute import ScoreCache, default_cache_dir
@@ -69,10 +70,9 @@ def run(args, rest):
         noise = DataDir(args.ref).read("noise.scp")
     keys, ref, noisy = pair_keys(enh, ref, noisy)
     if args.keys:
-        wanted = set(read_kv_lines(args.keys))
+        wanted = set(read_list(args.keys))
         keys = [k for k in keys if k in wanted]
     if not keys:
-        from sebench.errors import SebenchError
         raise SebenchError(f"--enh {args.enh}: nothing to score (no estimate has all its partners)")
     cache = ScoreCache(cfg["cache_dir"] or default_cache_dir())
     options = {"channel": cfg["channel"], "length_tolerance": cfg["length_tolerance"]}
@@ -115,15 +115,9 @@ def run(args, rest):
         info["dnsmos_models"] = ", ".join(f"{k} sha256 {v[:12]}…" for k, v in MODEL_SHA256.items())
     summary = write_outputs(args.out, rows, columns, info)
     cfgmod.save_config(cfg, os.path.join(args.out, "config.yaml"), command=command_line())
-    failed_all = all(r["enh"].get("error") and all(
-        r["enh"].get(c) != r["enh"].get(c) for c in columns) for r in rows)
-    print(open(os.path.join(args.out, "RESULTS.md")).read())
-    if failed_all:
-        from sebench.errors import SebenchError
+    with open(os.path.join(args.out, "RESULTS.md")) as f:
+        print(f.read())
+    if all(entry["count"] == 0 for entry in summary["metrics"].values()):
         raise SebenchError(f"every utterance failed; see {args.out}/scores.csv (error column)")
     return 0
 
-
-def read_kv_lines(path):
-    with open(path) as f:
-        return [line.split()[0] for line in f if line.strip()]

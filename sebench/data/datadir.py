@@ -54,6 +54,15 @@ def read_kv(path):
     return out
 
 
+def read_list(path):
+    """First word of every non-empty line (speaker or key lists)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.split()[0] for line in f if line.strip()]
+    except OSError as e:
+        raise DataDirError(f"{path}: cannot read list ({e.strerror})") from None
+
+
 def format_kv(mapping):
     """Sorted (LC_ALL=C) ``key value`` lines; keys must be non-empty and whitespace-free."""
     lines = []
