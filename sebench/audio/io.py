@@ -99,7 +99,22 @@ def write(path, audio, fs, subtype="PCM_16"):
                                f"{subtype}; rescale first or write FLOAT")
     fmt = "FLAC" if str(path).lower().endswith(".flac") else "WAV"
     with atomic_path(path) as tmp:
-        sf.write(tmp, audio, int(fs), subtype=subtype, format=fmt)
+        channels = 1 if audio.ndim == 1 else audio.shape[1]
+        with sf.SoundFile(tmp, "w", int(fs), channels, subtype=subtype, format=fmt) as f:
+            _no_peak_chunk(f)
+            f.write(audio)
+
+
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _no_peak_chunk(sound_file):
+    """libsndfile stamps float WAVs with a PEAK chunk holding the write time; without it the
+    same samples always give the same bytes (reproducible outputs, content-hash caches)."""
+    try:
+        sf._snd.sf_command(sound_file._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    except AttributeError:  # soundfile internals moved; the file is still correct
+        pass
 
 
 def peak_normalize(audio, peak=0.99):

@@ -15,6 +15,12 @@ Command = namedtuple("Command", "module summary")
 COMMANDS = {
     "data": Command("sebench.cli.data", "Kaldi-style data dirs: validate, fix, subset, split, "
                                         "combine, from-folder, info"),
+    "synth-corpus": Command("sebench.cli.synth_corpus", "build the self-contained corpus offline: "
+                                                        "espeak-ng speech and generated noise"),
+    "rir": Command("sebench.cli.rir", "simulate room impulse responses (pyroomacoustics ISM or "
+                                      "hybrid), with RT60/DRR metadata"),
+    "simulate": Command("sebench.cli.simulate", "DNS-style noisy/reverberant mixtures, or a "
+                                                "real-like unpaired set"),
     "score": Command("sebench.cli.score", "score enhanced audio: PESQ, STOI, SI-SDR, BSS-eval, "
                                           "CSIG/CBAK/COVL, DNSMOS; robust and parallel"),
     "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "

@@ -46,7 +46,10 @@ def run_jobs(cmd, num_jobs, log_pattern, command, extra_options=()):
     """
     argv = resolve_runner(cmd) + list(extra_options) + [f"JOB=1:{num_jobs}", str(log_pattern)]
     argv += [str(w) for w in command]
-    proc = subprocess.run(argv)
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, "1")  # one thread per job: J jobs share the cores, not J x cores
+    proc = subprocess.run(argv, env=env)
     if proc.returncode != 0:
         raise SebenchError(f"job(s) failed; see {log_pattern} "
                            "(re-run with the runner's --pick failed)")

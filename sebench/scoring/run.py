@@ -11,32 +11,14 @@ import os
 
 import numpy as np
 
-from sebench.data.datadir import DataDir, read_kv, write_kv
-from sebench.data.folder import key_of, list_audio
-from sebench.errors import SebenchError
+from sebench.data.datadir import write_kv
+from sebench.data.sources import audio_map  # noqa: F401 - re-exported for the CLI
 from sebench.metrics import METRIC_UNIT, UNITS
 from sebench.scoring.compute import REASON_SEP, score_pair
 from sebench.utils.fileio import atomic_write_text
 from sebench.utils.log import get_logger, progress
 
 log = get_logger("score")
-
-
-def audio_map(spec, role):
-    """key -> path from a data dir (wav.scp, or clean.scp for the reference), scp or folder."""
-    if spec is None:
-        return None
-    if os.path.isdir(spec):
-        ddir = DataDir(spec)
-        if ddir.has("wav.scp"):
-            if role == "ref":
-                if ddir.has("clean.scp"):
-                    return ddir.read("clean.scp")
-            return ddir.read("wav.scp")
-        return {key_of(rel): os.path.join(os.path.abspath(spec), rel) for rel in list_audio(spec)}
-    if os.path.isfile(spec):
-        return read_kv(spec)
-    raise SebenchError(f"--{role} {spec}: not found (expected a data dir, an scp file or a folder)")
 
 
 def pair_keys(enh, ref, noisy):

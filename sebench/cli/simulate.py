@@ -1,0 +1,117 @@
+"""``sebench simulate``: DNS-style noisy mixtures (paired), or a "real-like" unpaired set."""
+import os
+
+from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+
+EXAMPLE = """\
+sebench simulate --clean data/clean_train --noise data/noise_train --rir data/rirs \\
+    --out data/train --config conf/simulate/dns.yaml --seed 1 --nj 4 --cmd run.pl
+sebench simulate --clean clean_wavs/ --noise noise_wavs/ --out data/test --snrs -5,0,5,10
+sebench simulate --clean data/clean_test --noise data/noise_test --rir data/rirs \\
+    --out data/real_like_test --unpaired --noise_exclude 'white|pink'"""
+
+
+def _defaults():
+    from sebench.simulate.simulate import DEFAULTS
+    return dict(DEFAULTS, nj=1, cmd="run.pl")
+
+
+def _pair(text):
+    lo, hi = (float(v) for v in text)
+    return [lo, hi]
+
+
+def build_parser(prog):
+    p = make_parser(prog, "Mix clean speech with noise (and RIRs) at drawn SNRs and levels. "
+                          "Writes a data dir: wav.scp (mixture), clean.scp (dry, aligned), "
+                          "clean_rev.scp, noise.scp (as added), utt2spk, utt2category and "
+                          "meta.csv. With --unpaired, only the degraded mixtures (wav.scp).",
+                    EXAMPLE)
+    p.add_argument("--clean", required=True, help="clean speech: data dir, scp or folder")
+    p.add_argument("--noise", required=True, help="noise: data dir, scp or folder")
+    p.add_argument("--rir", help="RIRs: a `sebench rir` output folder, or a folder of wavs")
+    p.add_argument("--out", required=True, help="output data dir (audio under it)")
+    p.add_argument("--snr-range", nargs=2, metavar=("LO", "HI"), help="SNR range in dB")
+    p.add_argument("--snrs", help="comma list of SNRs to draw from instead of a range")
+    p.add_argument("--level-range", nargs=2, metavar=("LO", "HI"), help="level range in dB")
+    p.add_argument("--reverb-prob", type=float, help="probability of reverberation")
+    p.add_argument("--segment", type=float, help="fixed segment length in seconds")
+    p.add_argument("--num", type=int, help="number of mixtures (default: one per clean file)")
+    p.add_argument("--seed", type=int, help="random seed (item i depends only on seed and i)")
+    p.add_argument("--unpaired", action="store_true", default=None,
+                   help="real-like set: add channel effects, write only the mixtures")
+    p.add_argument("--nj", type=int, help="number of jobs")
+    p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
+    from sebench.jobs.shards import add_shard_options
+    add_shard_options(p)
+    add_config_options(p)
+    return p
+
+
+def run(args, rest):
+    from sebench import config as cfgmod
+    from sebench.data.datadir import DataDir
+    from sebench.data.sources import audio_map, speaker_map
+    from sebench.errors import SebenchError
+    from sebench.jobs import sebench_argv
+    from sebench.jobs.shards import generate
+    from sebench.simulate.simulate import META_COLUMNS, Simulator, Sources, load_rirs
+    from sebench.simulate.tables import write_csv
+    from sebench.utils.fileio import atomic_write_text
+    from sebench.utils.log import get_logger
+
+    if args.snr_range:
+        args.snr_range = _pair(args.snr_range)
+    if args.level_range:
+        args.level_range = _pair(args.level_range)
+    if args.snrs:
+        args.snrs = [float(v) for v in args.snrs.split(",")]
+    cfg = resolve_config(_defaults(), args, rest, [
+        ("snr_range", "snr_range"), ("snrs", "snrs"), ("level_range", "level_range"),
+        ("reverb_prob", "reverb_prob"), ("segment", "segment"), ("num", "num"),
+        ("seed", "seed"), ("unpaired", "unpaired"), ("nj", "nj"), ("cmd", "cmd")])
+    out = os.path.abspath(args.out)
+    clean = audio_map(args.clean, "clean")
+    noise = audio_map(args.noise, "noise")
+    rirs, rir_meta = load_rirs(args.rir)
+    sources = Sources(clean, speaker_map(args.clean, clean), noise, rirs, rir_meta, cfg)
+    sim = Simulator(cfg, sources, out)
+    job_cfg = os.path.join(out, "split", "config.yaml")
+    if not args.shard:
+        cfgmod.save_config(dict(cfg, nj=1), job_cfg)
+    command = sebench_argv() + ["simulate", "--clean", args.clean, "--noise", args.noise,
+                                "--out", out, "--config", job_cfg]
+    if args.rir:
+        command += ["--rir", args.rir]
+    rows = generate(sim.make, sim.num, args, cfg["nj"], cfg["cmd"], os.path.join(out, "split"),
+                    command, "simulate", "mixtures")
+    if rows is None:
+        return 0
+    skipped = [r for r in rows if "skipped" in r]
+    rows = [r for r in rows if "skipped" not in r]
+    if not rows:
+        raise SebenchError(f"every item failed; first: {skipped[0]['skipped'] if skipped else '?'}")
+    ddir = DataDir(out)
+    ddir.write("wav.scp", {r["utt"]: r["wav"] for r in rows})
+    utt2spk = {r["utt"]: r["speaker"] for r in rows}
+    ddir.write_utt2spk(utt2spk)
+    ddir.write("utt2num_samples", {r["utt"]: str(r["num_samples"]) for r in rows})
+    if not cfg["unpaired"]:
+        ddir.write("clean.scp", {r["utt"]: r["clean_path"] for r in rows})
+        ddir.write("noise.scp", {r["utt"]: r["noise_path"] for r in rows})
+        if any("clean_rev" in r for r in rows):  # dry files stand in where no reverb was applied
+            ddir.write("clean_rev.scp", {r["utt"]: r.get("clean_rev", r["clean_path"])
+                                         for r in rows})
+    ddir.write("utt2category", {r["utt"]: ("reverb" if r["rir"] else "noreverb") for r in rows})
+    write_csv(os.path.join(out, "meta.csv"), rows, META_COLUMNS)
+    if skipped:
+        atomic_write_text(os.path.join(out, "skipped.txt"),
+                          "".join(f"{r['index']} {r['skipped']}\n" for r in skipped))
+    cfgmod.save_config(cfg, os.path.join(out, "config.yaml"), command=command_line())
+    clipped = sum(int(r["clipped_rescaled"]) for r in rows)
+    seconds = sum(r["num_samples"] for r in rows) / cfg["fs"]
+    get_logger("sebench.simulate").info(
+        "%d mixtures (%.1f min) in %s; %d rescaled to avoid clipping; %d reverberant; %d skipped%s",
+        len(rows), seconds / 60, out, clipped, sum(1 for r in rows if r["rir"]), len(skipped),
+        f" (see {out}/skipped.txt)" if skipped else "")
+    return 0

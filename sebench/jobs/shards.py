@@ -1,0 +1,77 @@
+"""Index-range sharding for commands that generate items 0..N-1 (rir, simulate, synth-corpus).
+
+Each item draws from its own seeded generator, so any split of the index range gives the
+same items. A command runs in-process for ``--nj 1``; otherwise it re-invokes itself once per
+shard through the runner with the hidden ``--shard J/NJ --rows-out FILE`` options, each job
+writes its items' audio and one JSON line per item, and the parent merges the rows.
+"""
+import json
+import os
+
+from sebench.errors import ConfigError, SebenchError
+from sebench.utils.fileio import atomic_path
+
+
+def shard_range(num_items, shard, num_shards):
+    """Indices of shard ``shard`` (1-based) out of ``num_shards`` over ``num_items`` items."""
+    if not 1 <= shard <= num_shards:
+        raise ConfigError(f"shard {shard} is outside 1..{num_shards}")
+    return range((shard - 1) * num_items // num_shards, shard * num_items // num_shards)
+
+
+def parse_shard(text):
+    """``'3/8'`` -> (3, 8)."""
+    try:
+        shard, total = (int(v) for v in str(text).split("/"))
+    except ValueError as e:
+        raise ConfigError(f"--shard wants J/NJ, got {text!r}") from e
+    return shard, total
+
+
+def write_rows(path, rows):
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def read_rows(path):
+    if not os.path.isfile(path):
+        raise SebenchError(f"{path}: shard output missing (did the job die?)")
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_shards(cmd, num_jobs, workdir, command, log_name):
+    """Run ``command + [--shard JOB/NJ --rows-out ...]`` as jobs and return the merged rows."""
+    from sebench.jobs import run_jobs
+    os.makedirs(workdir, exist_ok=True)
+    rows_pattern = os.path.join(workdir, "rows.JOB.jsonl")
+    command = list(command) + ["--shard", f"JOB/{num_jobs}", "--rows-out", rows_pattern]
+    run_jobs(cmd, num_jobs, os.path.join(workdir, "log", f"{log_name}.JOB.log"), command)
+    rows = []
+    for job in range(1, num_jobs + 1):
+        rows += read_rows(rows_pattern.replace("JOB", str(job)))
+    return rows
+
+
+def add_shard_options(parser):
+    import argparse
+    parser.add_argument("--shard", help=argparse.SUPPRESS)
+    parser.add_argument("--rows-out", help=argparse.SUPPRESS)
+
+
+def generate(make_item, num_items, args, nj, cmd, workdir, command, log_name, desc):
+    """Produce items 0..num_items-1 with ``make_item(index) -> row`` in-process or sharded.
+
+    Returns the rows in index order, or None inside a shard job (which writes its rows).
+    """
+    from sebench.utils.log import progress
+    if getattr(args, "shard", None):
+        shard, total = parse_shard(args.shard)
+        rows = [make_item(i) for i in progress(shard_range(num_items, shard, total), desc=desc)]
+        write_rows(args.rows_out, rows)
+        return None
+    nj = max(1, min(int(nj), num_items))
+    if nj == 1:
+        return [make_item(i) for i in progress(range(num_items), desc=desc)]
+    return run_shards(cmd, nj, workdir, command, log_name)

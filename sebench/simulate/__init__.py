@@ -1,0 +1,1 @@
+"""Data simulation: room impulse responses, DNS-style mixing, and "real-like" degradations."""

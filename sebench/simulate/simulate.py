@@ -1,0 +1,213 @@
+"""``sebench simulate``: DNS-style mixtures from clean speech, noise and (optionally) RIRs.
+
+Item ``i`` is planned from its own generator (seed, i), so shards reproduce a single job
+exactly and adding options never reshuffles unrelated draws. Sources are streamed: one
+utterance's clean speech, noise and RIR are in memory at a time.
+"""
+import os
+import re
+
+import numpy as np
+
+from sebench.audio.io import audio_info, read, write
+from sebench.audio.levels import peak_db, rms_db
+from sebench.audio.resample import resample
+from sebench.errors import AudioError, ConfigError, SebenchError
+from sebench.simulate.degrade import DEFAULTS as DEGRADE_DEFAULTS
+from sebench.simulate.degrade import degrade
+from sebench.simulate.mix import fit_noise, mix
+from sebench.simulate.seeding import draw_uniform, item_rng
+
+DEFAULTS = {
+    "fs": 16000,
+    "num": None,                  # None: one mixture per clean utterance
+    "seed": 0,
+    "snr_range": [-5.0, 20.0],    # dB, continuous U[lo, hi] on active speech power
+    "snrs": None,                 # a list, e.g. [0, 5, 10, 15, 20]: draw one of these instead
+    "level_mode": "mixture_rms",  # mixture_rms (dBFS) | speech_active (P.56 dBov of dry speech)
+    "level_range": [-38.0, -18.0],
+    "reverb_prob": 0.5,           # used when --rir is given
+    "segment": None,              # seconds: a random fixed-length crop (zero-padded if short)
+    "clip_peak": 0.99,            # mixtures peaking above it are rescaled (all components)
+    "dynamic_range_db": None,     # e.g. 40: white noise floor this far below the mixture peak
+    "noise_loop": True,           # loop noise shorter than the speech (else an error)
+    "noise_include": None,        # regex on noise keys: only these noises
+    "noise_exclude": None,        # regex on noise keys: never these (keep types out of a set)
+    "channel": None,              # multi-channel sources: None refuses, an index or 'mean'
+    "subtype": "PCM_16",          # PCM_16 or FLOAT (exact wav = clean_rev + noise on disk)
+    "on_error": "fail",           # fail | skip (skipped items listed in skipped.txt)
+    "unpaired": False,            # real-like set: channel effects, only wav.scp written
+    "degrade": DEGRADE_DEFAULTS,
+    "utt_prefix": "",
+}
+
+META_COLUMNS = ("utt", "speaker", "clean", "noise", "noise_offset", "snr_db", "snr_measured",
+                "level_dbfs", "level_measured", "speech_gain", "noise_gain", "rir", "rt60",
+                "clipped_rescaled", "segment_offset", "channel_effects", "num_samples")
+
+
+class Sources:
+    """Clean, noise and RIR lists (key -> path) with speakers and RIR metadata."""
+
+    def __init__(self, clean, utt2spk, noise, rirs=None, rir_meta=None, cfg=None):
+        cfg = cfg or DEFAULTS
+        self.clean_keys = sorted(clean)
+        self.clean, self.utt2spk = clean, utt2spk
+        keys = sorted(noise)
+        if cfg.get("noise_include"):
+            keys = [k for k in keys if re.search(cfg["noise_include"], k)]
+        if cfg.get("noise_exclude"):
+            keys = [k for k in keys if not re.search(cfg["noise_exclude"], k)]
+        if not keys:
+            raise ConfigError("no noise file left after noise_include/noise_exclude")
+        if not self.clean_keys:
+            raise ConfigError("no clean speech given")
+        self.noise_keys, self.noise = keys, noise
+        self.rir_keys = sorted(rirs) if rirs else []
+        self.rirs, self.rir_meta = rirs or {}, rir_meta or {}
+
+
+def _read_source(path, fs, channel, what):
+    audio, rate = read(path, channel=channel)
+    if rate != fs:  # documented handling: sources at another rate are resampled
+        audio = resample(audio, rate, fs)
+    if not np.any(audio):
+        raise AudioError(path, f"{what} is digital silence")
+    return audio.astype(np.float64)
+
+
+def _utt_id(prefix, speaker, clean_key, index):
+    base = clean_key if clean_key.startswith(speaker) else f"{speaker}-{clean_key}"
+    return f"{prefix}{base}-{index:06d}"
+
+
+class Simulator:
+    def __init__(self, cfg, sources, out):
+        self.cfg, self.src, self.out = cfg, sources, out
+        self.fs = int(cfg["fs"])
+        n = len(sources.clean_keys)
+        order_rng = item_rng(cfg["seed"], 0, "clean-order")
+        self.order = order_rng.permutation(n) if cfg["num"] is not None else np.arange(n)
+        self.num = int(cfg["num"]) if cfg["num"] is not None else n
+        if cfg["on_error"] not in ("fail", "skip"):
+            raise ConfigError(f"on_error must be fail or skip, got {cfg['on_error']!r}")
+
+    def plan(self, index):
+        """Every random draw of item ``index``, in a fixed order."""
+        cfg, src = self.cfg, self.src
+        rng = item_rng(cfg["seed"], index, "simulate")
+        plan = {"clean": src.clean_keys[self.order[index % len(self.order)]],
+                "noise": src.noise_keys[int(rng.integers(len(src.noise_keys)))],
+                "snr_db": (float(draw_uniform(rng, {"choice": cfg["snrs"]})) if cfg["snrs"]
+                           else draw_uniform(rng, cfg["snr_range"])),
+                "level_db": draw_uniform(rng, cfg["level_range"]),
+                "reverb": bool(src.rir_keys) and rng.random() < float(cfg["reverb_prob"]),
+                "rir": src.rir_keys[int(rng.integers(len(src.rir_keys)))] if src.rir_keys else None,
+                "rng": rng}
+        if not plan["reverb"]:
+            plan["rir"] = None
+        return plan
+
+    def make(self, index):
+        try:
+            return self._make(index)
+        except (SebenchError, OSError) as e:
+            if self.cfg["on_error"] == "skip":
+                return {"index": index, "skipped": str(e)}
+            raise SebenchError(f"item {index}: {e}") from None
+
+    def _make(self, index):
+        cfg, src, fs = self.cfg, self.src, self.fs
+        p = self.plan(index)
+        rng = p["rng"]
+        clean_path = src.clean[p["clean"]]
+        clean = _read_source(clean_path, fs, cfg["channel"], "clean speech")
+        segment_offset = 0
+        if cfg["segment"]:
+            seg = int(round(float(cfg["segment"]) * fs))
+            if len(clean) >= seg:
+                segment_offset = int(rng.integers(0, len(clean) - seg + 1))
+                clean = clean[segment_offset:segment_offset + seg]
+            else:
+                clean = np.pad(clean, (0, seg - len(clean)))
+            if not np.any(clean):  # a crop of pure silence carries no speech: take the start
+                clean = _read_source(clean_path, fs, cfg["channel"], "clean speech")[:seg]
+                clean = np.pad(clean, (0, seg - len(clean)))
+                segment_offset = 0
+        noise_path = src.noise[p["noise"]]
+        noise_full = _read_source(noise_path, fs, cfg["channel"], "noise")
+        try:
+            noise, noise_offset = fit_noise(noise_full, len(clean), rng, loop=cfg["noise_loop"])
+        except ConfigError as e:
+            raise AudioError(noise_path, str(e)) from None
+        if not np.any(noise):
+            raise AudioError(noise_path, f"noise is silent at offset {noise_offset}")
+        rir, direct, rt60 = None, 0, ""
+        if p["rir"]:
+            rir_path = src.rirs[p["rir"]]
+            rir, _ = read(rir_path, channel=0 if cfg["channel"] is None else cfg["channel"])
+            meta = src.rir_meta.get(p["rir"], {})
+            direct = int(meta["direct_index"]) if meta.get("direct_index") not in (None, "") \
+                else int(np.argmax(np.abs(rir)))
+            rt60 = meta.get("rt60", "")
+        m = mix(clean, noise, fs, p["snr_db"], p["level_db"], cfg["level_mode"], rir=rir,
+                direct_index=direct, clip_peak=float(cfg["clip_peak"]),
+                dynamic_range_db=cfg["dynamic_range_db"], floor_rng=rng)
+        speaker = src.utt2spk.get(p["clean"], p["clean"])
+        utt = _utt_id(cfg["utt_prefix"], speaker, p["clean"], index)
+        row = {"index": index, "utt": utt, "speaker": speaker, "clean": clean_path,
+               "noise": noise_path, "noise_offset": noise_offset,
+               "snr_db": round(p["snr_db"], 3), "snr_measured": round(m.snr_db, 3),
+               "level_dbfs": round(p["level_db"], 3), "level_measured": round(m.level_db, 3),
+               "speech_gain": f"{m.speech_gain:.6g}", "noise_gain": f"{m.noise_gain:.6g}",
+               "rir": p["rir"] or "", "rt60": rt60, "clipped_rescaled": int(m.clipped_rescaled),
+               "segment_offset": segment_offset, "num_samples": len(m.mixture)}
+        mixture = m.mixture
+        if cfg["unpaired"]:
+            mixture, row["channel_effects"] = self._degrade(mixture, p, rng, row)
+        sub = cfg["subtype"]
+        row["wav"] = self._write("wav", utt, mixture, sub)
+        if not cfg["unpaired"]:
+            row["clean_path"] = self._write("clean", utt, m.clean, sub)
+            row["noise_path"] = self._write("noise", utt, m.noise, sub)
+            if m.clean_rev is not None:
+                row["clean_rev"] = self._write("clean_rev", utt, m.clean_rev, sub)
+        return row
+
+    def _degrade(self, mixture, plan, rng, row):
+        """Channel effects, then back to the drawn level (rescaled if that would clip)."""
+        cfg = self.cfg
+        y, desc = degrade(mixture, self.fs, rng, dict(DEGRADE_DEFAULTS, **(cfg["degrade"] or {})))
+        y = y * 10 ** ((plan["level_db"] - rms_db(y)) / 20)
+        if peak_db(y) > 20 * np.log10(cfg["clip_peak"]):
+            y = y * cfg["clip_peak"] / np.max(np.abs(y))
+            row["clipped_rescaled"] = 1
+        row["level_measured"] = round(rms_db(y), 3)
+        return y, desc
+
+    def _write(self, kind, utt, audio, subtype):
+        path = os.path.join(self.out, kind, utt + ".wav")
+        audio = np.asarray(audio, dtype=np.float32)
+        if subtype.startswith("PCM") and np.max(np.abs(audio)) > 1.0:
+            # a component (the noise, say) may exceed full scale where the mixture does not,
+            # since speech and noise partly cancel; keep it exact rather than clip it
+            subtype = "FLOAT"
+        write(path, audio, self.fs, subtype=subtype)
+        return path
+
+
+def load_rirs(rir_dir):
+    """rir.scp (or a folder of wavs) and rir_meta.csv when present."""
+    from sebench.data.sources import audio_map
+    from sebench.simulate.tables import read_csv
+    if rir_dir is None:
+        return None, None
+    scp = os.path.join(rir_dir, "rir.scp")
+    rirs = audio_map(scp if os.path.isfile(scp) else rir_dir, "rir")
+    if not rirs:
+        raise SebenchError(f"--rir {rir_dir}: no RIRs found")
+    meta_path = os.path.join(rir_dir, "rir_meta.csv")
+    meta = {r["id"]: r for r in read_csv(meta_path)} if os.path.isfile(meta_path) else {}
+    for key in list(rirs)[:1]:
+        audio_info(rirs[key])  # fail early, naming the file, if the RIRs are unreadable
+    return rirs, meta

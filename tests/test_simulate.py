@@ -1,0 +1,195 @@
+"""Simulation: RIRs, mixing (SNR, level, alignment, clipping), sharding, bad inputs."""
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import run_cli, write_wav
+from sebench.audio.levels import active_level_db, rms_db
+from sebench.data import DataDir
+from sebench.simulate.mix import fit_noise, mix
+from sebench.simulate.rir import DEFAULTS as RIR_DEFAULTS
+from sebench.simulate.rir import draw_room, generate
+from test_metrics import speech_like
+
+FS = 16000
+
+
+@pytest.fixture(scope="module")
+def rirs():
+    return [generate(draw_room(7, i, RIR_DEFAULTS), RIR_DEFAULTS) for i in range(3)]
+
+
+def test_rir_rooms_follow_paper_ranges_and_rt60_tolerance(rirs):
+    for i, (rir, meta) in enumerate(rirs):
+        room = draw_room(7, i, RIR_DEFAULTS)
+        assert 3 <= room["dims"][0] <= 10 and 3 <= room["dims"][1] <= 10
+        assert 2.5 <= room["dims"][2] <= 3.5 and 0.1 <= room["absorption"] <= 0.3
+        dist = np.linalg.norm(np.subtract(room["source"], room["mic"]))
+        assert abs(dist - room["distance"]) < 1e-9 and 0.1 <= dist <= 1.0
+        # documented tolerance: ISM RT60 lies within -40 %/+60 % of the Sabine target
+        assert 0.6 <= meta["rt60"] / meta["rt60_sabine"] <= 1.6, meta
+        assert abs(rir[meta["direct_index"]]) == pytest.approx(1.0)   # normalised direct path
+        assert np.argmax(np.abs(rir)) == meta["direct_index"]
+        assert np.isfinite(meta["drr_db"])
+    assert draw_room(7, 1, RIR_DEFAULTS) == draw_room(7, 1, RIR_DEFAULTS)
+    assert draw_room(7, 1, RIR_DEFAULTS) != draw_room(8, 1, RIR_DEFAULTS)
+
+
+@pytest.mark.parametrize("with_reverb", [False, True])
+def test_mix_snr_level_alignment_and_sum(rirs, with_reverb):
+    clean = speech_like(3.0, FS, seed=1).astype(np.float64)
+    noise = np.random.default_rng(2).standard_normal(clean.size)
+    rir, meta = rirs[0]
+    for snr, level in ((-5.0, -30.0), (7.3, -22.0), (25.0, -35.0)):
+        m = mix(clean, noise, FS, snr, level, rir=rir if with_reverb else None,
+                direct_index=meta["direct_index"])
+        speech = m.clean_rev if with_reverb else m.clean
+        assert not m.clipped_rescaled
+        assert abs(active_level_db(speech, FS) - rms_db(m.noise) - snr) <= 0.5
+        assert abs(rms_db(m.mixture) - level) <= 0.5
+        np.testing.assert_allclose(m.mixture, speech + m.noise, rtol=0, atol=1e-12)
+        # the dry target is aligned with the mixture: cross-correlation peaks at lag 0 +- 1
+        lags = np.arange(-200, 201)
+        xc = [np.dot(m.clean[max(0, -k):len(m.clean) - max(0, k)],
+                     m.mixture[max(0, k):len(m.mixture) - max(0, -k)]) for k in lags]
+        assert abs(lags[int(np.argmax(xc))]) <= 1
+    assert (m.clean_rev is not None) == with_reverb
+
+
+def test_clipping_is_rescaled_consistently_and_counted():
+    clean = speech_like(2.0, FS, seed=3).astype(np.float64)
+    noise = np.random.default_rng(4).standard_normal(clean.size)
+    m = mix(clean, noise, FS, 0.0, -3.0)   # a -3 dBFS RMS mixture must exceed full scale
+    assert m.clipped_rescaled and np.max(np.abs(m.mixture)) <= 0.99 + 1e-12
+    np.testing.assert_allclose(m.mixture, m.clean + m.noise, atol=1e-12)
+    assert abs(m.snr_db - 0.0) <= 0.5       # rescaling keeps the SNR
+
+
+def test_dynamic_range_floor_goes_into_the_noise():
+    clean = speech_like(1.0, FS, seed=5).astype(np.float64)
+    clean[:4000] = 0.0
+    noise = np.zeros_like(clean)
+    noise[8000:] = np.random.default_rng(0).standard_normal(8000)
+    m = mix(clean, noise, FS, 30.0, -25.0, dynamic_range_db=40.0)
+    floor = m.noise[:4000]
+    assert abs(rms_db(floor) - (20 * np.log10(np.max(np.abs(m.mixture))) - 40)) < 1.5
+    np.testing.assert_allclose(m.mixture, m.clean + m.noise, atol=1e-12)
+
+
+def test_fit_noise_loops_and_crops():
+    rng = np.random.default_rng(0)
+    short = np.arange(10.0)
+    seg, off = fit_noise(short, 25, rng)
+    assert len(seg) == 25 and seg[0] == off and np.all(np.diff(seg)[seg[:-1] != 9] == 1)
+    seg, off = fit_noise(np.arange(100.0), 25, rng)
+    np.testing.assert_array_equal(seg, np.arange(off, off + 25))
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("src")
+    for i in range(4):
+        write_wav(root / "clean" / f"spk{i % 2}" / f"spk{i % 2}_u{i}.wav",
+                  speech_like(1.5 + 0.25 * i, FS, seed=10 + i))
+    for i, kind in enumerate(("white", "hum")):
+        n = np.random.default_rng(i).standard_normal(FS * 2) * 0.05
+        write_wav(root / "noise" / f"{kind}-{i}.wav", n.astype(np.float32))
+    run_cli("rir", "--num", 3, "--out", root / "rirs", "--seed", 1, "--max_order_cap", 12)
+    return root
+
+
+def _simulate(sources, out, *extra):
+    return run_cli("simulate", "--clean", sources / "clean", "--noise", sources / "noise",
+                   "--rir", sources / "rirs", "--out", out, "--num", 6, "--seed", 3,
+                   "--reverb-prob", 0.5, "--subtype", "FLOAT", *extra)
+
+
+def test_simulate_cli_writes_consistent_data_dir(sources, tmp_path):
+    _simulate(sources, tmp_path / "sim")
+    d = DataDir(tmp_path / "sim")
+    assert set(d.files()) >= {"wav.scp", "clean.scp", "clean_rev.scp", "noise.scp", "utt2spk",
+                              "spk2utt", "utt2category"}
+    rows = list(csv.DictReader(open(tmp_path / "sim" / "meta.csv")))
+    assert len(rows) == 6 and {r["rir"] != "" for r in rows} == {True, False}
+    for r in rows:
+        wav, fs = sf.read(d.read("wav.scp")[r["utt"]])
+        rev, _ = sf.read(d.read("clean_rev.scp")[r["utt"]])
+        noise, _ = sf.read(d.read("noise.scp")[r["utt"]])
+        assert fs == FS and np.max(np.abs(wav)) <= 1.0
+        np.testing.assert_allclose(wav, rev + noise, atol=1e-6)
+        assert abs(active_level_db(rev, FS) - rms_db(noise) - float(r["snr_db"])) <= 0.5
+        if r["clipped_rescaled"] == "0":
+            assert abs(rms_db(wav) - float(r["level_dbfs"])) <= 0.5
+        assert -38 <= float(r["level_dbfs"]) <= -18 and -5 <= float(r["snr_db"]) <= 20
+    assert run_cli("data", "validate", tmp_path / "sim").returncode == 0
+
+
+def test_sharded_simulation_equals_single_job(sources, tmp_path):
+    _simulate(sources, tmp_path / "one")
+    _simulate(sources, tmp_path / "two", "--nj", 2)
+    one, two = DataDir(tmp_path / "one"), DataDir(tmp_path / "two")
+    assert one.keys == two.keys
+    for scp in ("wav.scp", "clean.scp", "noise.scp"):
+        for key, path in one.read(scp).items():
+            assert open(path, "rb").read() == open(two.read(scp)[key], "rb").read()
+
+
+def test_sharded_rirs_equal_single_job(sources, tmp_path):
+    run_cli("rir", "--num", 3, "--out", tmp_path / "r2", "--seed", 1, "--max_order_cap", 12,
+            "--nj", 2)
+    for name in ("rir000000", "rir000001", "rir000002"):
+        a = (sources / "rirs" / "wav" / f"{name}.wav").read_bytes()
+        assert a == (tmp_path / "r2" / "wav" / f"{name}.wav").read_bytes()
+    meta = list(csv.DictReader(open(tmp_path / "r2" / "rir_meta.csv")))
+    assert [m["id"] for m in meta] == ["rir000000", "rir000001", "rir000002"]
+    assert all(m["generator"].startswith("pyroomacoustics") for m in meta)
+
+
+def test_unpaired_writes_only_mixtures(sources, tmp_path):
+    run_cli("simulate", "--clean", sources / "clean", "--noise", sources / "noise",
+            "--rir", sources / "rirs", "--out", tmp_path / "real", "--unpaired", "--seed", 2,
+            "--noise_include", "hum")
+    d = DataDir(tmp_path / "real")
+    assert d.has("wav.scp") and not d.has("clean.scp") and not d.has("noise.scp")
+    rows = list(csv.DictReader(open(tmp_path / "real" / "meta.csv")))
+    assert all("hum" in r["noise"] for r in rows)
+    assert all(r["channel_effects"].startswith("hp") for r in rows)
+
+
+def test_bad_inputs_give_clear_errors(sources, tmp_path):
+    bad = tmp_path / "bad"
+    write_wav(bad / "silent" / "s_u1.wav", np.zeros(FS, np.float32))
+    p = run_cli("simulate", "--clean", bad / "silent", "--noise", sources / "noise",
+                "--out", tmp_path / "o1", check=False)
+    assert p.returncode == 1 and "s_u1.wav" in p.stderr and "silence" in p.stderr
+    p = run_cli("simulate", "--clean", tmp_path / "missing", "--noise", sources / "noise",
+                "--out", tmp_path / "o2", check=False)
+    assert p.returncode == 1 and "missing" in p.stderr and "not found" in p.stderr
+    stereo = np.stack([speech_like(1.0, FS, 1), speech_like(1.0, FS, 2)], axis=1)
+    write_wav(bad / "stereo" / "st_u1.wav", stereo)
+    p = run_cli("simulate", "--clean", bad / "stereo", "--noise", sources / "noise",
+                "--out", tmp_path / "o3", check=False)
+    assert p.returncode == 1 and "st_u1.wav" in p.stderr and "2 channels" in p.stderr
+    run_cli("simulate", "--clean", bad / "stereo", "--noise", sources / "noise",
+            "--out", tmp_path / "o4", "--channel", "mean")
+    # other rates are resampled (documented); the output is at the configured rate
+    write_wav(bad / "r8k" / "r_u1.wav", speech_like(1.0, 8000, 3), fs=8000)
+    run_cli("simulate", "--clean", bad / "r8k", "--noise", sources / "noise", "--out",
+            tmp_path / "o5")
+    assert sf.info(DataDir(tmp_path / "o5").read("wav.scp")["r_u1-000000"]).samplerate == FS
+    # noise shorter than speech is looped, or refused with noise_loop off
+    write_wav(bad / "shortnoise" / "n.wav", np.random.default_rng(0).standard_normal(800) * .1)
+    run_cli("simulate", "--clean", sources / "clean", "--noise", bad / "shortnoise",
+            "--out", tmp_path / "o6")
+    p = run_cli("simulate", "--clean", sources / "clean", "--noise", bad / "shortnoise",
+                "--out", tmp_path / "o7", "--noise_loop", "false", check=False)
+    assert p.returncode == 1 and "n.wav" in p.stderr and "shorter" in p.stderr
+    # on_error=skip keeps going and lists what it skipped
+    write_wav(bad / "mixed" / "a_u1.wav", speech_like(1.0, FS, 4))
+    write_wav(bad / "mixed" / "b_u1.wav", np.zeros(FS, np.float32))
+    run_cli("simulate", "--clean", bad / "mixed", "--noise", sources / "noise",
+            "--out", tmp_path / "o8", "--on_error", "skip")
+    assert DataDir(tmp_path / "o8").keys == ["a_u1-000000"]
+    assert "b_u1.wav" in (tmp_path / "o8" / "skipped.txt").read_text()
