@@ -44,3 +44,43 @@ def run_cli(*args, check=True, cwd=None, env=None):
         raise AssertionError(f"sebench {' '.join(map(str, args))} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def varied_speech(seconds=3.0, fs=16000, seed=0):
+    """Speech-like test signal whose pitch and syllable rate vary with the seed."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * fs)) / fs
+    f0 = (110 + 40 * rng.random()) + 20 * np.sin(2 * np.pi * 0.5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / fs
+    x = sum(np.sin(k * phase) / k for k in range(1, 20))
+    envelope = np.clip(np.sin(2 * np.pi * (1.5 + rng.random()) * t), 0, None) ** 0.5
+    return (0.1 * x * envelope + 1e-4 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+TINY_CNN_BLSTM = REPO / "conf" / "models" / "cnn_blstm_tiny.yaml"
+
+
+@pytest.fixture(scope="session")
+def paired_data(tmp_path_factory):
+    """Small simulated train/valid sets (speech-like tones in white and hum noise)."""
+    root = tmp_path_factory.mktemp("paired")
+    for i in range(16):
+        write_wav(root / "clean" / f"spk{i % 4}" / f"spk{i % 4}_u{i:02d}.wav",
+                  varied_speech(1.2 + 0.1 * (i % 3), seed=100 + i))
+    rng = np.random.default_rng(0)
+    write_wav(root / "noise" / "white.wav", (0.05 * rng.standard_normal(32000)).astype(np.float32))
+    t = np.arange(32000) / 16000
+    write_wav(root / "noise" / "hum.wav", (0.05 * np.sin(2 * np.pi * 60 * t)).astype(np.float32))
+    for name, seed in (("train", 1), ("valid", 2)):
+        run_cli("simulate", "--clean", root / "clean", "--noise", root / "noise", "--out",
+                root / name, "--seed", seed, "--snr-range", 0, 10, "--num", 16 if name == "train" else 4)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_exp(paired_data, tmp_path_factory):
+    exp = tmp_path_factory.mktemp("exp") / "sup"
+    run_cli("train", "--train", paired_data / "train", "--valid", paired_data / "valid",
+            "--model-config", TINY_CNN_BLSTM, "--exp", exp, "--train.epochs", 2,
+            "--data.batch_size", 4, "--data.segment", 1.0)
+    return exp

@@ -21,6 +21,11 @@ COMMANDS = {
                                       "hybrid), with RT60/DRR metadata"),
     "simulate": Command("sebench.cli.simulate", "DNS-style noisy/reverberant mixtures, or a "
                                                 "real-like unpaired set"),
+    "train": Command("sebench.cli.train", "train SE models: supervised and quality-guided methods on "
+                                          "one trainer (resume, DDP, AMP)"),
+    "enhance": Command("sebench.cli.enhance", "enhance files/folders/scp/data dirs with a trained "
+                                              "model (chunked, batched, sharded)"),
+    "pack": Command("sebench.cli.pack", "bundle a trained model into one zip for enhance"),
     "score": Command("sebench.cli.score", "score enhanced audio: PESQ, STOI, SI-SDR, BSS-eval, "
                                           "CSIG/CBAK/COVL, DNSMOS; robust and parallel"),
     "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "

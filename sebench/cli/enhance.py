@@ -1,0 +1,185 @@
+"""``sebench enhance``: run a trained model over files, folders, globs, scp files or data dirs."""
+import os
+import time
+
+from sebench.cli.common import make_parser
+
+EXAMPLE = """\
+sebench enhance exp/supervised_cnn_blstm noisy_folder/ -o enhanced/
+sebench enhance model.zip data/test -o exp/enhanced/test --nj 4 --cmd run.pl
+sebench enhance exp/sup 'recordings/**/*.flac' -o out/ --device cuda --chunk 60"""
+
+
+def build_parser(prog):
+    p = make_parser(prog, "Enhance audio with a trained model (an experiment dir, its model/ "
+                          "folder or a packed .zip). Resamples to the model's rate and back, "
+                          "enhances long files in overlapping chunks (bounded memory), batches "
+                          "short files, mirrors folder trees, skips finished outputs, writes "
+                          "OUT/wav.scp and reports the real-time factor.", EXAMPLE)
+    p.add_argument("model", help="experiment dir, model dir or packed .zip")
+    p.add_argument("inputs", nargs="+", help="audio files, folders, globs, scp files, data dirs")
+    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--keep-rate", action="store_true",
+                   help="write at the model's rate instead of resampling back to the input's")
+    p.add_argument("--channel", default="all",
+                   help="multi-channel input: 'all' (each channel enhanced), 'mean' or an index")
+    p.add_argument("--chunk", type=float, default=30.0, help="chunk length in seconds for long "
+                                                            "files (0: never chunk)")
+    p.add_argument("--overlap", type=float, default=1.0, help="chunk overlap in seconds")
+    p.add_argument("--batch-size", type=int, default=4,
+                   help="short files of identical length enhanced together")
+    p.add_argument("--force", action="store_true", help="overwrite finished outputs")
+    p.add_argument("--nj", type=int, default=1, help="number of jobs")
+    p.add_argument("--cmd", default="run.pl", help="job runner: run.pl, slurm.pl or queue.pl")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads per job")
+    from sebench.jobs.shards import add_shard_options
+    add_shard_options(p)
+    return p
+
+
+def _channel_option(text):
+    return text if text in ("all", "mean") else int(text)
+
+
+def _process(items, args, log):
+    import numpy as np
+    import torch
+
+    from sebench.audio.io import audio_info, read, write
+    from sebench.audio.resample import resample
+    from sebench.enhance.engine import Enhancer
+    from sebench.errors import SebenchError
+    from sebench.train.export import load_model
+    from sebench.utils.log import progress
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, _ = load_model(args.model, args.device)
+    enhancer = Enhancer(model, args.device, args.chunk or None, args.overlap)
+    fs = enhancer.fs
+    channel = _channel_option(args.channel)
+    rows, todo = [], []
+    for it in items:
+        out = os.path.join(args.out, it.rel)
+        if os.path.isfile(out) and not args.force:
+            rows.append({"key": it.key, "out": out, "status": "skipped"})
+            continue
+        try:
+            rate, frames, _ = audio_info(it.path)
+            todo.append((frames / rate, it, out))
+        except SebenchError as e:
+            rows.append({"key": it.key, "out": out, "status": "failed", "error": str(e)})
+    todo.sort(key=lambda t: t[0])
+
+    def load(it):
+        audio, rate = read(it.path, channel="all" if channel == "all" else channel)
+        audio = audio.T if audio.ndim == 2 else audio[None, :]      # (channels, samples)
+        if rate != fs:
+            audio = np.stack([resample(ch, rate, fs) for ch in audio])
+        return audio, rate
+
+    def save(audio, rate, it, out, seconds, elapsed):
+        if rate != fs and not args.keep_rate:
+            audio = np.stack([resample(ch, fs, rate) for ch in audio])
+        else:
+            rate = fs if rate != fs else rate
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        if peak > 1.0:
+            audio = audio * (0.99 / peak)
+        write(out, audio.T if audio.shape[0] > 1 else audio[0], rate)
+        rows.append({"key": it.key, "out": os.path.abspath(out), "status": "done",
+                     "seconds": seconds, "elapsed": elapsed, "rescaled": peak > 1.0})
+
+    bar = progress(total=len(todo), desc="enhance", unit="file")
+    i = 0
+    while i < len(todo):
+        seconds, it, out = todo[i]
+        group = [todo[i]]
+        # batch only files of identical duration: zero padding would change what recurrent
+        # models see, and the output must not depend on how files happened to be grouped
+        if enhancer.chunk is None or seconds * fs <= enhancer.chunk:
+            while (i + len(group) < len(todo) and len(group) < args.batch_size
+                   and todo[i + len(group)][0] == seconds):
+                group.append(todo[i + len(group)])
+        i += len(group)
+        loaded = []
+        for sec, it_, out_ in group:
+            try:
+                loaded.append((load(it_), sec, it_, out_))
+            except SebenchError as e:
+                rows.append({"key": it_.key, "out": out_, "status": "failed", "error": str(e)})
+        if not loaded:
+            bar.update(len(group))
+            continue
+        t0 = time.perf_counter()
+        if len(loaded) == 1:
+            outs = [enhancer.enhance(loaded[0][0][0])]
+        else:
+            longest = max(a.shape[-1] for (a, _), *_ in loaded)
+            padded = [np.pad(a, ((0, 0), (0, longest - a.shape[-1]))) for (a, _), *_ in loaded]
+            outs = [o[:, :a.shape[-1]] for o, ((a, _), *_) in
+                    zip(enhancer.enhance_many(padded), loaded)]
+        elapsed = (time.perf_counter() - t0) / len(loaded)
+        for o, ((_, rate), sec, it_, out_) in zip(outs, loaded):
+            save(o, rate, it_, out_, sec, elapsed)
+        bar.update(len(group))
+    bar.close()
+    return rows
+
+
+def run(args, rest):
+    from sebench.cli.common import no_extra_args
+    from sebench.data.datadir import read_kv, write_kv
+    from sebench.enhance.inputs import resolve_inputs
+    from sebench.errors import SebenchError
+    from sebench.jobs import sebench_argv
+    from sebench.jobs.shards import parse_shard, run_shards, shard_range, write_rows
+    from sebench.train.export import resolve_model_dir
+    from sebench.utils.log import get_logger
+
+    no_extra_args(rest)
+    log = get_logger("sebench.enhance")
+    resolve_model_dir(args.model)      # fail early on a bad model path
+    items = resolve_inputs(args.inputs)
+    t0 = time.perf_counter()
+    if args.shard:
+        shard, total = parse_shard(args.shard)
+        write_rows(args.rows_out, _process([items[i] for i in shard_range(len(items), shard, total)],
+                                           args, log))
+        return 0
+    nj = max(1, min(args.nj, len(items)))
+    if nj == 1:
+        rows = _process(items, args, log)
+    else:
+        command = sebench_argv() + ["enhance", args.model, *args.inputs, "-o", args.out,
+                                    "--device", args.device, "--channel", args.channel,
+                                    "--chunk", str(args.chunk), "--overlap", str(args.overlap),
+                                    "--batch-size", str(args.batch_size),
+                                    "--threads", str(args.threads or 1)]
+        command += ["--keep-rate"] * args.keep_rate + ["--force"] * args.force
+        rows = run_shards(args.cmd, nj, os.path.join(args.out, "split"), command, "enhance")
+    wall = time.perf_counter() - t0
+    scp_path = os.path.join(args.out, "wav.scp")
+    scp = read_kv(scp_path) if os.path.isfile(scp_path) else {}
+    scp.update({r["key"]: os.path.abspath(r["out"]) for r in rows if r["status"] in ("done", "skipped")})
+    write_kv(scp_path, dict(sorted(scp.items())))
+    done = [r for r in rows if r["status"] == "done"]
+    failed = [r for r in rows if r["status"] == "failed"]
+    audio_s = sum(r["seconds"] for r in done)
+    compute_s = sum(r["elapsed"] for r in done)
+    if done:
+        log.info("enhanced %d file(s), %.1f s of audio: RTF %.3f (model), %.3f (end to end, %d job(s))",
+                 len(done), audio_s, compute_s / max(audio_s, 1e-9), wall / max(audio_s, 1e-9), nj)
+    skipped = len(rows) - len(done) - len(failed)
+    if skipped:
+        log.info("%d output(s) already existed and were kept (--force redoes them)", skipped)
+    rescaled = sum(1 for r in done if r.get("rescaled"))
+    if rescaled:
+        log.warning("%d output(s) exceeded full scale and were rescaled to a 0.99 peak", rescaled)
+    if failed:
+        for r in failed:
+            log.error("%s", r["error"])
+        raise SebenchError(f"{len(failed)} of {len(rows)} input(s) failed (listed above); "
+                           "the others were written")
+    return 0

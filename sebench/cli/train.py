@@ -1,0 +1,91 @@
+"""``sebench train``: train an SE model with one of the registered training methods."""
+import os
+import sys
+
+from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+
+EXAMPLE = """\
+sebench train --method supervised --train data/train --valid data/valid \\
+    --model-config conf/models/cnn_blstm.yaml --exp exp/supervised_cnn_blstm
+sebench train --config conf/train/supervised.yaml --train data/train --valid data/valid \\
+    --exp exp/sup --train.max_steps 2000 --optim.se.lr 5e-4 --ngpu 2"""
+
+DEFAULTS = {
+    "method": "supervised",
+    "seed": 0,
+    "model": {},                       # the model config (name, sizes, stft, feature)
+    "method_options": {},
+    "loss": {"name": "mag_mse", "beta": 0.0, "stft": None},
+    "data": {"segment": 3.0, "batch_size": 8, "num_workers": 0, "bucket_batches": 20,
+             "valid_segment": None, "valid_batch_size": 1, "valid_max_utts": 200,
+             "norm_utts": 200},
+    "optim": {"se": {"type": "adam", "lr": 1.0e-3}},
+    "scheduler": {"kind": "constant"},
+    "train": {"epochs": 10, "max_steps": None, "accum_grad": 1, "grad_clip": 5.0, "amp": True,
+              "log_every": 10, "valid_every": None, "checkpoint_every": 100,
+              "keep_checkpoints": 2, "early_stop_patience": None, "best_by": "valid_loss",
+              "best_mode": "min", "average_nbest": 1, "valid_metrics": "",
+              "valid_metric_utts": 8},
+}
+
+
+def build_parser(prog):
+    p = make_parser(prog, "Train an SE model (or a method's set of models) on the shared trainer: "
+                          "checkpoints every N steps, exact resume after a kill (rerun the same "
+                          "command), validation loss and background metrics, best/n-best "
+                          "checkpoints, CSV and TensorBoard logs. The experiment dir ends with "
+                          "model/ for `sebench enhance`.", EXAMPLE)
+    p.add_argument("--method", help="training method (supervised, ...)")
+    p.add_argument("--train", required=True, help="training data dir")
+    p.add_argument("--valid", help="validation data dir")
+    p.add_argument("--model-config", help="model YAML (conf/models/*.yaml), merged into `model:`")
+    p.add_argument("--exp", required=True, help="experiment dir")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--ngpu", type=int, default=1, help="processes (GPUs) for DDP via torchrun; "
+                                                       "on a CPU-only machine gloo processes")
+    p.add_argument("--force", action="store_true", help="retrain even if the experiment finished")
+    add_config_options(p)
+    return p
+
+
+def run(args, rest):
+    from sebench import config as cfgmod
+    from sebench.errors import ConfigError
+    from sebench.utils.fileio import atomic_write_text
+    from sebench.utils.log import get_logger
+
+    log = get_logger("sebench.train")
+    if args.ngpu > 1 and "WORLD_SIZE" not in os.environ:
+        import subprocess
+        from sebench.train.distributed import torchrun_argv
+        argv = [a for a in sys.argv[1:] if a != "--debug"]
+        i = argv.index("--ngpu")
+        argv = argv[:i] + argv[i + 2:]
+        return subprocess.call(torchrun_argv(args.ngpu, argv + ["--ngpu", "1"]))
+    flags = [("method", "method"), ("seed", "seed")]
+    cfg = resolve_config(DEFAULTS, args, rest, flags)
+    if args.model_config:
+        cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.model_config), cfg["model"], strict=False)
+    if not cfg["model"].get("name"):
+        raise ConfigError("no model: give --model-config conf/models/NAME.yaml or `model:` in --config")
+    done = os.path.join(args.exp, ".done")
+    if os.path.isfile(done) and not args.force:
+        log.info("%s already finished (model in %s/model); --force retrains", args.exp, args.exp)
+        return 0
+    if args.force and os.path.isdir(args.exp) and int(os.environ.get("RANK", "0")) == 0:
+        import shutil
+        shutil.rmtree(args.exp)
+    import torch
+    from sebench.train.trainer import Trainer
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    os.makedirs(args.exp, exist_ok=True)
+    if int(os.environ.get("RANK", "0")) == 0:
+        cfgmod.save_config(cfg, os.path.join(args.exp, "config.yaml"), command=command_line())
+    state = Trainer(cfg, args.exp, args.train, args.valid, device).run()
+    if int(os.environ.get("RANK", "0")) == 0:
+        atomic_write_text(done, f"step {state['step']}\n")
+        log.info("finished at step %d (epoch %d); best %s at step %s", state["step"],
+                 state["epoch"], state["best"], state["best_step"])
+    return 0

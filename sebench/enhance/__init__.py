@@ -1,0 +1,1 @@
+"""Enhancement with trained models: input resolution, chunked inference, packing."""

@@ -1,0 +1,46 @@
+"""DDP context from torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK).
+
+``sebench train --ngpu N`` relaunches itself through ``torch.distributed.run``; NCCL on GPUs,
+gloo on CPU (tests run 2 CPU processes). Only rank 0 writes logs and checkpoints.
+"""
+import os
+
+import torch
+import torch.distributed as dist
+
+
+class DistContext:
+    def __init__(self):
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.enabled = self.world_size > 1
+        if self.enabled and not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            dist.init_process_group(backend)
+
+    @property
+    def is_main(self):
+        return self.rank == 0
+
+    def barrier(self):
+        if self.enabled:
+            dist.barrier()
+
+    def broadcast_flag(self, flag):
+        """Rank 0's boolean decision, shared with every rank."""
+        if not self.enabled:
+            return flag
+        t = torch.tensor([1 if flag else 0])
+        dist.broadcast(t, 0)
+        return bool(t.item())
+
+    def close(self):
+        if self.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def torchrun_argv(nproc, argv):
+    import sys
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            f"--nproc_per_node={int(nproc)}", "-m", "sebench.cli.main"] + list(argv)

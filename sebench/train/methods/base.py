@@ -1,0 +1,53 @@
+"""What a training method declares to the trainer.
+
+A method names its models (``build_models``), which optimiser updates which models
+(``optimizers``), the data fields it reads, and one training and validation step. The
+trainer owns everything else: devices, DDP wrapping, AMP, accumulation, clipping,
+schedules, checkpoints, resume, logging and validation scheduling.
+"""
+import torch
+
+
+class TrainingMethod:
+    #: fields of the training data dir that one batch holds (wav.scp always)
+    train_fields = ("wav",)
+    valid_fields = ("wav",)
+    #: the model exported to model/ for `sebench enhance`
+    export = "se"
+    #: extra config keys and their defaults (the `method_options:` section)
+    options = {}
+
+    def __init__(self, cfg, trainer):
+        self.cfg = cfg
+        self.opts = dict(self.options, **(cfg.get("method_options") or {}))
+        self.trainer = trainer
+
+    def build_models(self):
+        """{name: nn.Module}; the trainer moves them to the device and wraps them for DDP."""
+        raise NotImplementedError
+
+    def optimizers(self):
+        """{optimiser name: [model names]}; each gets the config `optim.<name>`."""
+        return {"se": ["se"]}
+
+    def prepare(self, train_set):
+        """Once, before the first step of a fresh run (not on resume): e.g. input statistics."""
+
+    def train_step(self, batch):
+        """One step; call ``self.trainer.optimize(name, loss)``; return {term: float}."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def valid_step(self, batch):
+        """{term: float}; ``loss`` is the criterion for schedules, early stopping, best."""
+        raise NotImplementedError
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+    def model(self, name):
+        """The bare module (unwrapped from DDP)."""
+        return self.trainer.bare(name)

@@ -1,0 +1,168 @@
+"""The shared trainer with supervised training: learning, resume, averaging, DDP, logs."""
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, TINY_CNN_BLSTM, run_cli
+from sebench.train.checkpoint import average_states, load
+from sebench.train.data import BucketBatchSampler
+from sebench.train.losses import SupervisedLoss, neg_sisdr
+from sebench.train.schedulers import Scheduler
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def train(paired_data, exp, *extra, check=True, env=None):
+    return run_cli("train", "--train", paired_data / "train", "--valid", paired_data / "valid",
+                   "--model-config", TINY_CNN_BLSTM, "--exp", exp, "--data.batch_size", 4,
+                   "--data.segment", 1.0, *extra, check=check, env=env)
+
+
+def weights(exp):
+    return torch.load(exp / "model" / "model.pt", weights_only=True)
+
+
+def test_supervised_training_lowers_the_loss_and_exports(trained_exp, tmp_path, paired_data):
+    exp = tmp_path / "exp"
+    train(paired_data, exp, "--train.epochs", 6, "--optim.se.lr", 3e-3, "--train.log_every", 1)
+    valid = rows(exp / "valid_log.csv")
+    assert len(valid) == 6 and float(valid[-1]["loss"]) < 0.9 * float(valid[0]["loss"])
+    assert float(rows(exp / "train_log.csv")[-1]["loss"]) < float(rows(exp / "train_log.csv")[0]["loss"])
+    for name in ("config.yaml", "learning_curves.png", "model/model.pt", "model/model.yaml",
+                 "checkpoints/latest.pt", "checkpoints/best.pt", ".done"):
+        assert (exp / name).exists(), name
+    # normalisation statistics were computed on the training data and travel with the weights
+    assert float(weights(exp)["feat_std"].min()) > 0 and float(weights(exp)["feat_mean"].abs().sum()) > 0
+    assert "git" in (exp / "config.yaml").read_text()
+    # a finished experiment is not retrained
+    before = (exp / "model" / "model.pt").stat().st_mtime_ns
+    assert "already finished" in train(paired_data, exp, "--train.epochs", 6).stderr
+    assert (exp / "model" / "model.pt").stat().st_mtime_ns == before
+
+
+def test_kill_and_resume_equals_uninterrupted(paired_data, tmp_path):
+    common = ("--train.max_steps", 7, "--train.epochs", 0, "--train.checkpoint_every", 2,
+              "--train.valid_every", 3, "--train.log_every", 1)
+    train(paired_data, tmp_path / "a", *common)
+    env = dict(os.environ, SEBENCH_KILL_AFTER_STEP="5")
+    killed = train(paired_data, tmp_path / "b", *common, check=False, env=env)
+    assert killed.returncode != 0 and not (tmp_path / "b" / "model").exists()
+    assert load(tmp_path / "b" / "checkpoints" / "latest.pt")["state"]["step"] == 4
+    train(paired_data, tmp_path / "b", *common)     # the same command resumes
+    a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert rows(tmp_path / "a" / "train_log.csv") == rows(tmp_path / "b" / "train_log.csv") or \
+        [r["loss"] for r in rows(tmp_path / "a" / "train_log.csv")] == \
+        [r["loss"] for r in rows(tmp_path / "b" / "train_log.csv")]
+    assert [r["step"] for r in rows(tmp_path / "b" / "valid_log.csv")] == ["3", "6", "7"]
+
+
+def test_nbest_averaging(paired_data, tmp_path):
+    exp = tmp_path / "avg"
+    train(paired_data, exp, "--train.epochs", 3, "--train.average_nbest", 2,
+          "--train.keep_checkpoints", 1)
+    state = load(exp / "checkpoints" / "latest.pt")["state"]
+    steps = [s for _, s in state["nbest"]]
+    assert len(steps) == 2
+    expected = average_states([load(exp / "checkpoints" / f"step{s:08d}.pt")["models"]["se"]
+                               for s in steps])
+    got = weights(exp)
+    assert all(torch.allclose(got[k].double(), expected[k].double(), atol=1e-7) for k in got)
+    assert "average of steps" in (exp / "model" / "info.json").read_text()
+
+
+def test_average_states_is_elementwise_mean():
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(7)}
+    avg = average_states([a, b])
+    assert torch.equal(avg["w"], torch.tensor([2.0, 4.0])) and int(avg["n"]) == 5
+
+
+def test_background_validation_metrics(paired_data, tmp_path):
+    exp = tmp_path / "metrics"
+    train(paired_data, exp, "--train.epochs", 2, "--train.valid_metrics", "sisdr,stoi",
+          "--train.valid_metric_utts", 2, "--train.best_by", "metric:sisdr",
+          "--train.best_mode", "max")
+    metric_rows = rows(exp / "valid_metrics.csv")
+    assert [r["step"] for r in metric_rows] == [r["step"] for r in rows(exp / "valid_log.csv")]
+    assert all(np.isfinite(float(r["sisdr"])) and 0 < float(r["stoi"]) <= 1 for r in metric_rows)
+    best = max(metric_rows, key=lambda r: float(r["sisdr"]))
+    assert load(exp / "checkpoints" / "latest.pt")["state"]["best_step"] == int(best["step"])
+
+
+def test_plateau_scheduler_halves_and_stops():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = Scheduler(opt, "plateau", factor=0.5, patience=2, min_lr=3e-4)
+    assert not sched.validated(1.0) and not sched.validated(1.1)
+    assert not sched.validated(1.2) and sched.lr == pytest.approx(5e-4)
+    assert not sched.validated(0.9) and not sched.validated(0.95)
+    assert sched.validated(0.96) and sched.lr == pytest.approx(2.5e-4)
+
+
+def test_sampler_is_seeded_resumable_and_partitions_ranks():
+    lengths = list(range(100, 140))
+    single = BucketBatchSampler(lengths, 4, seed=3, bucket_batches=2)
+    single.set_epoch(1)
+    batches = list(single)
+    assert sorted(i for b in batches for i in b) == list(range(40))
+    again = BucketBatchSampler(lengths, 4, seed=3, bucket_batches=2)
+    again.set_epoch(1, start_batch=3)
+    assert list(again) == batches[3:]
+    ranks = [BucketBatchSampler(lengths, 2, seed=3, bucket_batches=2, world_size=2, rank=r)
+             for r in (0, 1)]
+    for r in ranks:
+        r.set_epoch(1)
+    for b, r0, r1 in zip(batches, *ranks):
+        assert sorted(r0 + r1) == sorted(b)
+    other = BucketBatchSampler(lengths, 4, seed=3, bucket_batches=2)
+    other.set_epoch(2)
+    assert list(other) != batches
+
+
+def test_losses():
+    ref = torch.randn(2, 8000)
+    lengths = torch.tensor([8000, 8000])
+    assert float(neg_sisdr(3.0 * ref, ref, lengths)) < -50          # scale-invariant: perfect
+    assert float(neg_sisdr(ref + 0.1 * torch.randn(2, 8000), ref, lengths)) > -25
+    from sebench.models import build_model
+    model = build_model({"name": "cnn_blstm", "channels": [2, 1], "lstm_hidden": 8,
+                         "lstm_layers": 1, "fc_hidden": 8})
+    batch = {"wav": ref, "clean": ref, "clean_rev": 0.5 * ref, "lengths": lengths}
+    out = {"wave": ref, "spec": model.analysis(ref)}
+    assert float(SupervisedLoss("mag_mse")(model, out, batch)) == pytest.approx(0, abs=1e-10)
+    joint = SupervisedLoss("joint_dereverb", beta=0.0)
+    assert joint.fields == ("wav", "clean", "clean_rev")
+    expected = (0.5 * model.analysis(ref)).abs().pow(2).mean()
+    assert float(joint(model, out, batch)) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_missing_clean_scp_is_a_clear_error(paired_data, tmp_path):
+    p = run_cli("train", "--train", paired_data / "noise", "--model-config", TINY_CNN_BLSTM,
+                "--exp", tmp_path / "x", check=False)
+    assert p.returncode == 1 and "wav.scp" in p.stderr
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_follow_single_process(paired_data, tmp_path):
+    common = ("--train.max_steps", 4, "--train.epochs", 0, "--train.valid_every", 4,
+              "--device", "cpu", "--optim.se.lr", 3e-3)
+    run_cli("train", "--train", paired_data / "train", "--valid", paired_data / "valid",
+            "--model-config", TINY_CNN_BLSTM, "--exp", tmp_path / "one", "--data.batch_size", 4,
+            "--data.segment", 1.0, *common)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    run_cli("train", "--train", paired_data / "train", "--valid", paired_data / "valid",
+            "--model-config", TINY_CNN_BLSTM, "--exp", tmp_path / "two", "--data.batch_size", 2,
+            "--data.segment", 1.0, "--ngpu", 2, *common, env=env)
+    one = float(rows(tmp_path / "one" / "valid_log.csv")[-1]["loss"])
+    two = float(rows(tmp_path / "two" / "valid_log.csv")[-1]["loss"])
+    assert two == pytest.approx(one, rel=1e-3)
+    a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
+    assert all(torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-3) for k in a)
