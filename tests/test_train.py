@@ -1,14 +1,12 @@
 """The shared trainer with supervised training: learning, resume, averaging, DDP, logs."""
 import csv
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, TINY_CNN_BLSTM, run_cli
+from conftest import TINY_CNN_BLSTM, run_cli
 from sebench.train.checkpoint import average_states, load
 from sebench.train.data import BucketBatchSampler
 from sebench.train.losses import SupervisedLoss, neg_sisdr

@@ -4,7 +4,6 @@ Input ``(batch, frames, bins)`` features of the noisy magnitude; the mask multip
 noisy STFT (noisy phase kept). ``mask_floor`` raises mask values below it, so that a
 reference-free training signal cannot erase speech (paper 000, "mask clamping").
 """
-import torch
 from torch import nn
 
 from sebench.models.base import STFTModel

@@ -6,7 +6,6 @@ decoder M (one DPRNN block, pointwise conv, PReLU, sigmoid) are separate modules
 training branch (paper 004's adversarial noise-mask predictor) can attach to E's output;
 synthesis ConvTranspose1d(64 -> 1, 16, 8) turns W * mask back into a waveform.
 """
-import torch
 from torch import nn
 
 
