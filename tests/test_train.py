@@ -164,3 +164,14 @@ def test_ddp_two_cpu_processes_follow_single_process(paired_data, tmp_path):
     assert two == pytest.approx(one, rel=1e-3)
     a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
     assert all(torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-3) for k in a)
+
+
+def test_accumulation_and_early_stopping(paired_data, tmp_path):
+    train(paired_data, tmp_path / "acc", "--train.epochs", 1, "--data.batch_size", 2,
+          "--train.accum_grad", 2)
+    state = load(tmp_path / "acc" / "checkpoints" / "latest.pt")["state"]
+    assert state["step"] == 4 and state["batch_in_epoch"] == 0 and state["epoch"] == 1
+    # a zero learning rate never improves: patience 1 stops at the second validation
+    train(paired_data, tmp_path / "es", "--train.epochs", 10, "--optim.se.lr", 0.0,
+          "--train.early_stop_patience", 1)
+    assert len(rows(tmp_path / "es" / "valid_log.csv")) == 2
