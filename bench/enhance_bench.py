@@ -8,7 +8,6 @@ Run: .venv/bin/python bench/enhance_bench.py [--models cnn_blstm,gru] [--threads
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile

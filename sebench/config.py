@@ -85,12 +85,13 @@ def set_dotted(cfg, key, value, strict=True, _defaults=None):
 def merge(base, override, strict=True, prefix=""):
     """Deep-merge ``override`` into a copy of ``base``."""
     out = copy.deepcopy(base)
+    free = out == {} or bool(out.get("__free__"))   # decided before keys are added
     for key, value in (override or {}).items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict) and isinstance(out.get(key), dict) and out[key]:
-            out[key] = merge(out[key], value, strict, prefix=dotted + ".")
+            out[key] = merge(out[key], value, strict and not free, prefix=dotted + ".")
         else:
-            if strict and key not in out and not (out == {} or out.get("__free__")):
+            if strict and key not in out and not free:
                 known = ", ".join(sorted(k for k in out if not k.startswith("__")))
                 raise ConfigError(f"unknown config key '{dotted}' (known here: {known})")
             out[key] = _coerce(dotted, out.get(key), value)
@@ -125,7 +126,7 @@ def resolve(defaults, config_file=None, flags=None, overrides=()):
 
     ``flags`` maps dotted keys to values from explicit command-line flags (``None`` = not given).
     """
-    cfg = copy.deepcopy(defaults)
+    cfg = _mark_free(copy.deepcopy(defaults))
     if config_file:
         cfg = merge(cfg, load_yaml(config_file))
     for key, value in (flags or {}).items():
@@ -133,7 +134,18 @@ def resolve(defaults, config_file=None, flags=None, overrides=()):
             set_dotted(cfg, key, value)
     for key, value in overrides:
         set_dotted(cfg, key, value)
-    return cfg
+    return _strip_private(cfg)
+
+
+def _mark_free(node):
+    """Empty-dict sections of the defaults take any keys; mark them so they stay free-form
+    after their first key arrives (the marker is stripped from the resolved config)."""
+    if isinstance(node, dict):
+        if not node:
+            node["__free__"] = True
+        for value in node.values():
+            _mark_free(value)
+    return node
 
 
 def get_dotted(cfg, key):

@@ -115,7 +115,11 @@ def test_dnsmos_deterministic_falls_with_noise_and_covers_tail():
     assert clean == again
     assert noisy["bak"] < clean["bak"] and noisy["ovrl"] < clean["ovrl"]
     assert set(clean) == {"p808", "sig", "bak", "ovrl", "sig_raw", "bak_raw", "ovrl_raw"}
-    assert DNSMOS.windows(160000) == [0, 160000 - 144160]          # 10 s: tail covered
+    assert DNSMOS.windows(160000) == [0]                    # 10 s: 0.99 s tail < the 1 s hop
+    assert DNSMOS.windows(175800) == [0, 16000]   # 10.99 s: the reference scores one window
     assert DNSMOS.windows(144160 + 2 * 16000) == [0, 16000, 32000]  # exact multiple
+    # short clips: the tiled clip's first window only, on request (the training labeller)
+    first = m(x, 16000, short_clips="first_window", models=("p808",))
+    assert set(first) == {"p808"} and abs(first["p808"] - clean["p808"]) < 0.3
     with pytest.raises(ValueError, match="silence"):
         m(np.zeros(16000, dtype=np.float32))

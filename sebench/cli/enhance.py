@@ -7,7 +7,9 @@ from sebench.cli.common import make_parser
 EXAMPLE = """\
 sebench enhance exp/supervised_cnn_blstm noisy_folder/ -o enhanced/
 sebench enhance model.zip data/test -o exp/enhanced/test --nj 4 --cmd run.pl
-sebench enhance exp/sup 'recordings/**/*.flac' -o out/ --device cuda --chunk 60"""
+sebench enhance exp/sup 'recordings/**/*.flac' -o out/ --device cuda --chunk 60
+sebench enhance --robust-q exp/qp_robust data/real_test -o exp/enh/robust_q
+sebench enhance --robust-q exp/qp_robust --after exp/sup data/real_test -o exp/enh/semi_rq"""
 
 
 def build_parser(prog):
@@ -16,8 +18,17 @@ def build_parser(prog):
                           "enhances long files in overlapping chunks (bounded memory), batches "
                           "short files, mirrors folder trees, skips finished outputs, writes "
                           "OUT/wav.scp and reports the real-time factor.", EXAMPLE)
-    p.add_argument("model", help="experiment dir, model dir or packed .zip")
-    p.add_argument("inputs", nargs="+", help="audio files, folders, globs, scp files, data dirs")
+    p.add_argument("inputs", nargs="+", metavar="MODEL INPUT",
+                   help="the model (experiment dir, model dir or packed .zip; omitted with "
+                        "--robust-q), then audio files, folders, globs, scp files, data dirs")
+    p.add_argument("--robust-q", metavar="QP_DIR",
+                   help="enhance with Algorithm 1 and this quality predictor alone (no model)")
+    p.add_argument("--after", metavar="MODEL", help="with --robust-q: post-process this model's output")
+    p.add_argument("--rq-steps", type=int, default=20, help="Algorithm 1 steps")
+    p.add_argument("--rq-lr", type=float, default=0.1,
+                   help="Algorithm 1 step size (a fraction of the mean magnitude per step)")
+    p.add_argument("--rq-target", type=float, default=None,
+                   help="Algorithm 1 target score (default: the predictor's maximum)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--keep-rate", action="store_true",
@@ -55,7 +66,13 @@ def _process(items, args, log):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, _ = load_model(args.model, args.device)
+    if args.robust_q:
+        from sebench.quality.robust_enhancer import RobustQEnhancer
+        q, _ = load_model(args.robust_q, args.device)
+        after = load_model(args.after, args.device)[0] if args.after else None
+        model = RobustQEnhancer(q, args.rq_steps, args.rq_lr, args.rq_target, after)
+    else:
+        model, _ = load_model(args.model, args.device)
     enhancer = Enhancer(model, args.device, args.chunk or None, args.overlap)
     fs = enhancer.fs
     channel = _channel_option(args.channel)
@@ -140,8 +157,19 @@ def run(args, rest):
 
     no_extra_args(rest)
     log = get_logger("sebench.enhance")
-    resolve_model_dir(args.model)      # fail early on a bad model path
-    items = resolve_inputs(args.inputs)
+    if args.robust_q:
+        args.model, inputs = None, args.inputs
+        resolve_model_dir(args.robust_q)
+        if args.after:
+            resolve_model_dir(args.after)
+    else:
+        if args.after:
+            raise SebenchError("--after only goes with --robust-q")
+        if len(args.inputs) < 2:
+            raise SebenchError("give a MODEL and at least one INPUT (or --robust-q QP_DIR)")
+        args.model, inputs = args.inputs[0], args.inputs[1:]
+        resolve_model_dir(args.model)      # fail early on a bad model path
+    items = resolve_inputs(inputs)
     t0 = time.perf_counter()
     if args.shard:
         shard, total = parse_shard(args.shard)
@@ -152,12 +180,17 @@ def run(args, rest):
     if nj == 1:
         rows = _process(items, args, log)
     else:
-        command = sebench_argv() + ["enhance", args.model, *args.inputs, "-o", args.out,
+        command = sebench_argv() + ["enhance", *args.inputs, "-o", args.out,
                                     "--device", args.device, "--channel", args.channel,
                                     "--chunk", str(args.chunk), "--overlap", str(args.overlap),
                                     "--batch-size", str(args.batch_size),
                                     "--threads", str(args.threads or 1)]
         command += ["--keep-rate"] * args.keep_rate + ["--force"] * args.force
+        if args.robust_q:
+            command += ["--robust-q", args.robust_q, "--rq-steps", str(args.rq_steps),
+                        "--rq-lr", str(args.rq_lr)]
+            command += ["--after", args.after] if args.after else []
+            command += ["--rq-target", str(args.rq_target)] if args.rq_target is not None else []
         rows = run_shards(args.cmd, nj, os.path.join(args.out, "split"), command, "enhance")
     wall = time.perf_counter() - t0
     scp_path = os.path.join(args.out, "wav.scp")

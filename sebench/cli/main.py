@@ -23,6 +23,10 @@ COMMANDS = {
                                                 "real-like unpaired set"),
     "train": Command("sebench.cli.train", "train SE models: supervised and quality-guided methods on "
                                           "one trainer (resume, DDP, AMP)"),
+    "label": Command("sebench.cli.label", "quality labels for a data dir: DNSMOS, true PESQ, "
+                                          "human MOS CSV, or a trained predictor"),
+    "train-qp": Command("sebench.cli.train_qp", "train a quality predictor (cnn, blstm, cnn_blstm, "
+                                                "pesqnet; robust_q) and test LCC/SRCC/MSE"),
     "enhance": Command("sebench.cli.enhance", "enhance files/folders/scp/data dirs with a trained "
                                               "model (chunked, batched, sharded)"),
     "pack": Command("sebench.cli.pack", "bundle a trained model into one zip for enhance"),

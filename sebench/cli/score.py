@@ -17,6 +17,8 @@ DEFAULTS = {
     "nj": 1,
     "cmd": "run.pl",
     "cache_dir": None,          # default ~/.cache/sebench/scores (noisy scores, by content)
+    "dnsmos_short_clips": "reference",   # clips < 9.01 s: reference (all windows of the tiled
+                                         # clip, as dnsmos_local.py) or first_window (cheaper)
 }
 
 
@@ -75,7 +77,10 @@ def run(args, rest):
     if not keys:
         raise SebenchError(f"--enh {args.enh}: nothing to score (no estimate has all its partners)")
     cache = ScoreCache(cfg["cache_dir"] or default_cache_dir())
-    options = {"channel": cfg["channel"], "length_tolerance": cfg["length_tolerance"]}
+    if cfg["dnsmos_short_clips"] not in ("reference", "first_window"):
+        raise SebenchError("dnsmos_short_clips must be reference or first_window")
+    options = {"channel": cfg["channel"], "length_tolerance": cfg["length_tolerance"],
+               "dnsmos_short_clips": cfg["dnsmos_short_clips"]}
     nj = max(1, min(int(cfg["nj"]), len(keys)))
     if args.rows_out or nj == 1:
         rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
@@ -99,7 +104,8 @@ def run(args, rest):
         for flag, value in (("--ref", args.ref), ("--noisy", args.noisy), ("--noise", args.noise),
                             ("--channel", cfg["channel"]),
                             ("--length_tolerance", cfg["length_tolerance"]),
-                            ("--cache_dir", cfg["cache_dir"])):
+                            ("--cache_dir", cfg["cache_dir"]),
+                            ("--dnsmos_short_clips", cfg["dnsmos_short_clips"])):
             if value is not None:
                 command += [flag, str(value)]
         run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)

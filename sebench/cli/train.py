@@ -53,10 +53,7 @@ def build_parser(prog):
 def run(args, rest):
     from sebench import config as cfgmod
     from sebench.errors import ConfigError
-    from sebench.utils.fileio import atomic_write_text
-    from sebench.utils.log import get_logger
 
-    log = get_logger("sebench.train")
     if args.ngpu > 1 and "WORLD_SIZE" not in os.environ:
         import subprocess
         from sebench.train.distributed import torchrun_argv
@@ -70,22 +67,37 @@ def run(args, rest):
         cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.model_config), cfg["model"], strict=False)
     if not cfg["model"].get("name"):
         raise ConfigError("no model: give --model-config conf/models/NAME.yaml or `model:` in --config")
-    done = os.path.join(args.exp, ".done")
-    if os.path.isfile(done) and not args.force:
-        log.info("%s already finished (model in %s/model); --force retrains", args.exp, args.exp)
+    return train_experiment(cfg, args.exp, args.train, args.valid, args.device, args.force)
+
+
+def train_experiment(cfg, exp, train_dir, valid_dir, device=None, force=False):
+    """Run (or resume, or skip when finished) one experiment; shared by train and train-qp."""
+    from sebench import config as cfgmod
+    from sebench.utils.fileio import atomic_write_text
+    from sebench.utils.log import get_logger
+
+    log = get_logger("sebench.train")
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    done = os.path.join(exp, ".done")
+    if os.path.isfile(done) and not force:
+        log.info("%s already finished (model in %s/model); --force retrains", exp, exp)
         return 0
-    if args.force and os.path.isdir(args.exp) and int(os.environ.get("RANK", "0")) == 0:
+    if force and os.path.isdir(exp) and main_rank:
         import shutil
-        shutil.rmtree(args.exp)
+        shutil.rmtree(exp)
     import torch
     from sebench.train.trainer import Trainer
     torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    os.makedirs(args.exp, exist_ok=True)
-    if int(os.environ.get("RANK", "0")) == 0:
-        cfgmod.save_config(cfg, os.path.join(args.exp, "config.yaml"), command=command_line())
-    state = Trainer(cfg, args.exp, args.train, args.valid, device).run()
-    if int(os.environ.get("RANK", "0")) == 0:
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    os.makedirs(exp, exist_ok=True)
+    if main_rank:
+        cfgmod.save_config(cfg, os.path.join(exp, "config.yaml"), command=command_line())
+    if cfg["method"] in ("deepdream", "gan", "semi") and cfg["train"]["best_by"] == "valid_loss":
+        log.warning("%s: best checkpoint chosen by the teacher's own loss, which the SE model "
+                    "learns to fool; set train.best_by metric:dnsmos_ovrl (with "
+                    "train.valid_metrics dnsmos)", cfg["method"])
+    state = Trainer(cfg, exp, train_dir, valid_dir, device).run()
+    if main_rank:
         atomic_write_text(done, f"step {state['step']}\n")
         log.info("finished at step %d (epoch %d); best %s at step %s", state["step"],
                  state["epoch"], state["best"], state["best_step"])

@@ -25,7 +25,7 @@ class Enhancer:
         if self.chunk is not None and self.overlap >= self.chunk:
             raise ValueError("overlap must be shorter than the chunk")
 
-    @torch.inference_mode()
+    @torch.no_grad()   # not inference_mode: Algorithm 1 re-enables gradients inside
     def _run(self, batch):
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
         return self.model(x)["wave"].float().cpu().numpy()

@@ -1,9 +1,9 @@
 """DNSMOS P.808 and P.835 (SIG/BAK/OVRL) from the official ONNX models in the speechmos wheel.
 
-Our own wrapper, because the reference loop drops the tail of long clips: here a clip is
-covered by 9.01 s windows with a 1 s hop *plus* one window aligned to the clip's end, so
-every sample is scored; clips shorter than 9.01 s are repeated until long enough, as DNSMOS
-defines. Input is an array at 16 kHz (other rates are resampled). P.835 is reported raw and
+Our own wrapper, because the reference loop counts its hops from the clip's whole seconds
+and so skips up to ~2 s at the end of long clips: here a clip is covered by 9.01 s windows
+every 1 s hop that fits, leaving less than one hop unscored (a 10 s clip costs one window,
+not two); clips shorter than 9.01 s are repeated until long enough, as DNSMOS defines. Input is an array at 16 kHz (other rates are resampled). P.835 is reported raw and
 with DNSMOS's polynomial calibration; P.808 has no calibration. Model files are loaded from
 the installed wheel only (never a web API) and their sha256 is checked against pinned values.
 """
@@ -79,9 +79,10 @@ class DNSMOS:
     def windows(num_samples):
         """Start samples of the 9.01 s windows covering a clip of ``num_samples`` (>= 9.01 s)."""
         length, hop = int(WINDOW_S * FS), int(HOP_S * FS)
+        # every start a hop apart that fits: the uncovered tail is always under one hop.
+        # The reference loop counts hops from the clip's whole seconds (floor), so it can
+        # leave up to ~2 s unscored (10.99 s -> one window); this never leaves a full hop.
         starts = list(range(0, num_samples - length + 1, hop))
-        if starts[-1] + length < num_samples:
-            starts.append(num_samples - length)  # cover the tail the reference loop skips
         return starts
 
     def _log_mel(self, segment):
@@ -94,7 +95,11 @@ class DNSMOS:
         db = librosa.power_to_db(mel, ref=np.max)
         return ((db + 40) / 40).T.astype(np.float32)
 
-    def __call__(self, audio, fs=FS):
+    def __call__(self, audio, fs=FS, models=("p835", "p808"), short_clips="reference"):
+        """``short_clips``: clips under 9.01 s are tiled by doubling, as DNSMOS defines; with
+        "reference" every window of the tiled signal is scored (a 2 s clip -> 16 s -> 7
+        windows, like dnsmos_local.py), with "first_window" only the first (7x cheaper; the
+        training-time labeller's choice)."""
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
             raise ValueError("DNSMOS takes mono audio")
@@ -103,17 +108,24 @@ class DNSMOS:
         if not np.any(audio):
             raise ValueError("digital silence")
         length = int(WINDOW_S * FS)
+        short = audio.size < length
         while audio.size < length:  # DNSMOS's definition for short clips: repeat them
             audio = np.concatenate([audio, audio])
+        starts = self.windows(audio.size)
+        if short and short_clips == "first_window":
+            starts = starts[:1]
         raw = {"sig": [], "bak": [], "ovrl": [], "p808": []}
-        for start in self.windows(audio.size):
+        for start in starts:
             seg = audio[start:start + length]
-            sig, bak, ovrl = self.p835.run(None, {"input_1": seg[None, :]})[0][0]
-            p808 = self.p808.run(None, {"input_1": self._log_mel(seg[:-160])[None]})[0][0][0]
-            for key, value in zip(("sig", "bak", "ovrl", "p808"), (sig, bak, ovrl, p808)):
-                raw[key].append(float(value))
-        out = {"p808": float(np.mean(raw["p808"]))}
-        for key in ("sig", "bak", "ovrl"):
+            if "p835" in models:
+                sig, bak, ovrl = self.p835.run(None, {"input_1": seg[None, :]})[0][0]
+                for key, value in zip(("sig", "bak", "ovrl"), (sig, bak, ovrl)):
+                    raw[key].append(float(value))
+            if "p808" in models:
+                p808 = self.p808.run(None, {"input_1": self._log_mel(seg[:-160])[None]})[0][0][0]
+                raw["p808"].append(float(p808))
+        out = {"p808": float(np.mean(raw["p808"]))} if raw["p808"] else {}
+        for key in ("sig", "bak", "ovrl") if raw["sig"] else ():
             values = np.asarray(raw[key])
             out[f"{key}_raw"] = float(np.mean(values))
             out[key] = float(np.mean(np.polyval(_POLY[key], values)))

@@ -19,7 +19,7 @@ from sebench.metrics.intrusive import MetricError
 REASON_SEP = " | "
 
 
-def compute_unit(unit, est, ref, fs, noise=None):
+def compute_unit(unit, est, ref, fs, noise=None, dnsmos_short_clips="reference"):
     """Values of one unit's columns (dict); raises MetricError/ValueError with the reason."""
     from sebench.metrics import composite, intrusive
 
@@ -47,7 +47,8 @@ def compute_unit(unit, est, ref, fs, noise=None):
         return {k: out[k] for k in ("csig", "cbak", "covl")}
     if unit == "dnsmos":
         from sebench.metrics.dnsmos import get_dnsmos
-        return {f"dnsmos_{k}": v for k, v in get_dnsmos()(est, fs).items()}
+        return {f"dnsmos_{k}": v for k, v in
+                get_dnsmos()(est, fs, short_clips=dnsmos_short_clips).items()}
     raise KeyError(unit)
 
 
@@ -73,7 +74,7 @@ def _load(path, channel, what):
 
 
 def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
-               length_tolerance=0.1):
+               length_tolerance=0.1, dnsmos_short_clips="reference"):
     """Score one estimate (against a reference when given). Returns a row dict with every
     column, an ``error`` reason string ('' when none) and a ``warning`` string."""
     warnings = []
@@ -106,7 +107,8 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
             row.update({c: math.nan for c in UNITS[unit].columns})
             continue
         try:
-            values = compute_unit(unit, est, ref, fs, noise=noise)
+            values = compute_unit(unit, est, ref, fs, noise=noise,
+                                  dnsmos_short_clips=dnsmos_short_clips)
             for col in UNITS[unit].columns:
                 value = values.get(col)
                 row[col] = math.nan if value is None else float(value)

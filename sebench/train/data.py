@@ -27,15 +27,23 @@ class AudioDataset(torch.utils.data.Dataset):
         ddir.require()
         self.path, self.fs, self.seed = str(data_dir), int(fs), int(seed)
         self.fields = tuple(fields)
-        scps = {}
-        for field in self.fields:
+        scps, self.labels = {}, {}
+        for field in [f for f in self.fields if f.startswith("label:")]:
+            name = field.split(":", 1)[1]
+            if not ddir.has(f"utt2{name}"):
+                raise SebenchError(f"{data_dir}: utt2{name} is missing (label it with "
+                                   f"`sebench label`)")
+            self.labels[field] = {k: float(v.split()[0]) for k, v in ddir.read(f"utt2{name}").items()}
+        for field in [f for f in self.fields if not f.startswith("label:")]:
             if field not in FIELD_SCP:
                 raise SebenchError(f"unknown data field {field!r}")
             if not ddir.has(FIELD_SCP[field]):
                 raise SebenchError(f"{data_dir}: {FIELD_SCP[field]} is missing (this training "
                                    f"method needs {', '.join(FIELD_SCP[f] for f in self.fields)})")
             scps[field] = ddir.read(FIELD_SCP[field])
-        keys = sorted(set.intersection(*(set(s) for s in scps.values())))
+        keys = sorted(set.intersection(*(set(s) for s in list(scps.values()) +
+                                         list(self.labels.values()))))
+        keys = [k for k in keys if all(np.isfinite(lab[k]) for lab in self.labels.values())]
         if max_utts:
             keys = keys[:int(max_utts)]
         if not keys:
@@ -81,7 +89,9 @@ class AudioDataset(torch.utils.data.Dataset):
                 start = int(rng.integers(0, total - self.segment + 1))
             stop = start + self.segment
         item = {"key": key}
-        for field in self.fields:
+        for field, values in self.labels.items():
+            item[field] = torch.tensor(values[key], dtype=torch.float32)
+        for field in self.scps:
             path = self.scps[field][key]
             audio, rate = read(path, start=start, stop=stop) if not path.endswith("|") \
                 else read(path)
@@ -90,7 +100,7 @@ class AudioDataset(torch.utils.data.Dataset):
             if path.endswith("|"):
                 audio = audio[start:stop]
             item[field] = torch.from_numpy(np.ascontiguousarray(audio))
-        lengths = {item[f].shape[0] for f in self.fields}
+        lengths = {item[f].shape[0] for f in self.scps}
         if len(lengths) != 1:
             raise SebenchError(f"{self.path}: utterance {key} has fields of different lengths "
                                f"{sorted(lengths)}")
@@ -104,6 +114,9 @@ def collate(items):
     longest = int(lengths.max())
     for field in items[0]:
         if field == "key":
+            continue
+        if items[0][field].dim() == 0:     # per-utterance labels
+            batch[field] = torch.stack([it[field] for it in items])
             continue
         out = torch.zeros(len(items), longest)
         for i, it in enumerate(items):

@@ -43,7 +43,11 @@ def load_model(path, device="cpu"):
     folder = resolve_model_dir(path)
     with open(os.path.join(folder, CONFIG_FILE)) as f:
         cfg = yaml.safe_load(f)
-    model = build_model(cfg)
+    if cfg.get("kind") == "predictor":
+        from sebench.quality import build_predictor
+        model = build_predictor(cfg)
+    else:
+        model = build_model(cfg)
     state = torch.load(os.path.join(folder, MODEL_FILE), map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     return model.to(device).eval(), cfg

@@ -66,6 +66,19 @@ def plot_curves(exp_dir, valid_rows, metric_rows, out_png, teacher_key=None):
     if metric_rows:
         series.append(("validation metrics", metric_rows, [k for k in metric_rows[0]
                                                            if k not in ("step",)]))
+    if valid_rows and metric_rows and "teacher" in valid_rows[0]:
+        # paper 000 Fig. 1: the teacher's own estimate against the independent metric, so a
+        # rising teacher over a falling DNSMOS (the fooling effect) is plain to see
+        merged = {r["step"]: {"step": r["step"], "teacher (own estimate)": r["teacher"]}
+                  for r in valid_rows}
+        for r in metric_rows:
+            merged.setdefault(r["step"], {"step": r["step"]}).update(
+                {k: r[k] for k in ("dnsmos_p808", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak")
+                 if k in r})
+        rows = sorted(merged.values(), key=lambda r: int(float(r["step"])))
+        keys = sorted({k for r in rows for k in r if k != "step"})
+        series.append(("teacher vs independent metric", rows, keys))
+        teacher_key = "teacher (own estimate)"
     if not series:
         return None
     fig, axes = plt.subplots(1, len(series), figsize=(6 * len(series), 4), squeeze=False)

@@ -234,12 +234,15 @@ class Trainer:
                 continue
             break
         bar.close()
+        if count:   # the steps since the last log line
+            self._log_train({k: v / count for k, v in sums.items()})
         if t["valid_every"] and self.state["step"] % int(t["valid_every"]) and self.valid_loader:
             self.validate()   # the run's last weights are always validated
         if self.scorer:
             for result in self.scorer.wait():
                 self._record_metrics(*result)
         self.save("latest.pt")
+        self.method.close()
         self.dist.barrier()
         if self.dist.is_main:
             self._finish()
@@ -278,6 +281,7 @@ class Trainer:
                 sums[k] = sums.get(k, 0.0) + v * size
             n += size
         means = {k: v / n for k, v in sums.items()}
+        means.update(self.method.valid_summary())
         step = self.state["step"]
         row = dict({"step": step, "epoch": self.state["epoch"]}, **means)
         self.valid_log.add(row)
@@ -365,7 +369,7 @@ class Trainer:
             source = f"best.pt (step {self.state['best_step']}, {t['best_by']} {self.state['best']:.4g})"
         else:
             weights, source = self._bare[name].state_dict(), f"latest (step {self.state['step']})"
-        export_model(self._path("model"), self.cfg["model"], weights, self.state, source)
+        export_model(self._path("model"), self.method.export_config(), weights, self.state, source)
         plot_curves(self.exp_dir, self.valid_log.rows, self.metric_log.rows,
                     self._path("learning_curves.png"))
         log.info("model exported to %s from %s", self._path("model"), source)

@@ -5,6 +5,11 @@ from sebench.errors import ConfigError
 
 METHODS = {
     "supervised": "sebench.train.methods.supervised:Supervised",
+    "qp": "sebench.train.methods.qp:QualityRegression",
+    "deepdream": "sebench.train.methods.deepdream:DeepDream",
+    "gan": "sebench.train.methods.gan:MetricGAN",
+    "robust_q": "sebench.train.methods.robust_q:RobustQ",
+    "semi": "sebench.train.methods.semi:Semi",
 }
 
 

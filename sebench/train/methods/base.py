@@ -42,11 +42,22 @@ class TrainingMethod:
         """{term: float}; ``loss`` is the criterion for schedules, early stopping, best."""
         raise NotImplementedError
 
+    def valid_summary(self):
+        """Extra validation values computed over the whole validation set (after valid_step)."""
+        return {}
+
+    def export_config(self):
+        """The config written to model/model.yaml for the exported model."""
+        return self.cfg["model"]
+
     def state_dict(self):
         return {}
 
     def load_state_dict(self, state):
         pass
+
+    def close(self):
+        """Release resources (worker pools) at the end of training."""
 
     def model(self, name):
         """The bare module (unwrapped from DDP)."""

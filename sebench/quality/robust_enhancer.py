@@ -1,0 +1,31 @@
+"""Enhancement by a (robust) quality predictor alone: Algorithm 1 on the noisy magnitude,
+optionally as post-processing of another model's output (paper 000 §3.2.3-3.2.4)."""
+import torch
+from torch import nn
+
+from sebench.audio.stft import istft, stft
+from sebench.errors import ConfigError
+from sebench.quality.attack import algorithm1
+from sebench.quality.labels import LabelScale
+
+
+class RobustQEnhancer(nn.Module):
+    def __init__(self, q, steps=20, lr=0.1, target=None, after=None):
+        super().__init__()
+        self.q, self.after = q, after
+        self.steps, self.lr = int(steps), float(lr)
+        scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
+        self.target = scale.best if target is None else float(scale.normalize(float(target)))
+        if after is not None and int(after.fs) != int(q.fs):
+            raise ConfigError(f"--after model runs at {after.fs} Hz but the predictor at {q.fs} Hz")
+        self.fs = q.fs
+
+    def forward(self, wave):
+        if self.after is not None:
+            with torch.no_grad():
+                wave = self.after(wave)["wave"]
+        spec = stft(wave, self.q.stft_cfg)
+        y_mag, _, history = algorithm1(self.q, spec.abs(), self.target, self.steps, self.lr)
+        phase = spec / spec.abs().clamp_min(1e-8)
+        out = istft(y_mag * phase, self.q.stft_cfg, length=wave.shape[-1])
+        return {"wave": out, "q_before": history[0], "q_after": history[-1]}

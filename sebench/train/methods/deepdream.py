@@ -1,0 +1,50 @@
+"""DeepDream-like training (paper 000 §3.2.1): a frozen predictor Q teaches SE on unpaired
+real noisy speech z: L_SE = E_z[(Q(SE(z)) - MOS_max)^2]. Only SE is updated; its mask floor
+keeps it from erasing speech. Q's own estimate is logged beside the independent metric
+(background DNSMOS) so the fooling effect shows and cannot pick the checkpoint.
+"""
+import torch
+
+from sebench.models import build_model
+from sebench.quality.labels import LabelScale
+from sebench.train.data import feature_statistics
+from sebench.train.methods.base import TrainingMethod
+from sebench.train.methods.common import init_from, load_predictor
+
+
+class DeepDream(TrainingMethod):
+    options = {"qp": None, "target": None, "init_from": None}
+    train_fields = valid_fields = ("wav",)
+
+    def build_models(self):
+        se = build_model(self.cfg["model"])
+        if self.opts["init_from"]:
+            init_from(se, self.opts["init_from"])
+        q = load_predictor(self.opts["qp"], frozen=True)
+        self.scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
+        self.target = float(self.opts["target"]) if self.opts["target"] is not None \
+            else self.scale.best
+        return {"se": se, "q": q}
+
+    def prepare(self, train_set):
+        se = self.model("se")
+        if not self.opts["init_from"] and hasattr(se, "set_normalization") and se.normalize:
+            se.set_normalization(*feature_statistics(se, train_set, self.cfg["data"]["norm_utts"]))
+
+    def teacher_loss(self, se, q, batch):
+        out = se(batch["wav"])
+        score = q(out["wave"], batch["lengths"])
+        return ((score - self.target) ** 2).mean(), score
+
+    def train_step(self, batch):
+        self.model("q").eval()
+        with self.trainer.autocast():
+            loss, score = self.teacher_loss(self.trainer.models["se"], self.model("q"), batch)
+        self.trainer.optimize("se", loss)
+        return {"loss": float(loss.detach()),
+                "teacher": float(self.scale.denormalize(score.detach()).mean())}
+
+    @torch.no_grad()
+    def valid_step(self, batch):
+        loss, score = self.teacher_loss(self.model("se"), self.model("q"), batch)
+        return {"loss": float(loss), "teacher": float(self.scale.denormalize(score).mean())}

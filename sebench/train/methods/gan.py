@@ -1,0 +1,137 @@
+"""MetricGAN-style training (paper 000 §3.2.2): SE and a quality discriminator D alternate.
+
+L_D = E_x[(D(x) - MOS_x)^2 + (D(SE(x)) - MOS_SE(x))^2] with MOS from DNSMOS, recomputed for
+the current SE outputs; L_SE = E[(D(SE(x)) - MOS_max)^2]. D starts from random weights.
+DNSMOS labels are cached by content (unchanged audio is never rescored) and computed in
+worker processes; with ``async_labels`` D trains on a replay buffer of labelled past outputs
+(MetricGAN+'s historical set) while the newest outputs are being scored, so the step never
+waits for DNSMOS. ``async_labels: false`` waits (exact MetricGAN order, bit-exact resume).
+"""
+import time
+
+import torch
+
+from sebench.models import build_model
+from sebench.quality import build_predictor
+from sebench.quality.labeller import Labeller
+from sebench.quality.labels import LabelScale
+from sebench.simulate.seeding import item_rng
+from sebench.train.data import feature_statistics
+from sebench.train.methods.base import TrainingMethod
+from sebench.train.methods.common import clips, init_from, pad
+
+D_DEFAULT = {"kind": "predictor", "name": "cnn", "label": {"norm": "linear", "lo": 1.0, "hi": 5.0}}
+
+
+class MetricGAN(TrainingMethod):
+    options = {"label": "p808", "label_workers": 1, "async_labels": True, "replay_size": 200,
+               "replay_per_step": 4, "order": ["d", "se"], "d_steps": 1, "d_model": None,
+               "target": None, "init_from": None, "label_per_step": None}
+    train_fields = valid_fields = ("wav",)
+
+    def __init__(self, cfg, trainer):
+        super().__init__(cfg, trainer)
+        self.replay = []          # [(audio array, MOS)] of past SE outputs
+        self.labeller = None
+        self._draws = 0
+
+    def build_models(self):
+        se = build_model(self.cfg["model"])
+        if self.opts["init_from"]:
+            init_from(se, self.opts["init_from"])
+        d = build_predictor(self.opts["d_model"] or D_DEFAULT)
+        self.scale = LabelScale(d.label["norm"], d.label["lo"], d.label["hi"])
+        self.target = float(self.opts["target"]) if self.opts["target"] is not None \
+            else self.scale.best
+        self.labeller = Labeller(self.opts["label"], self.opts["label_workers"], se.fs)
+        return {"se": se, "d": d}
+
+    def optimizers(self):
+        return {"se": ["se"], "d": ["d"]}
+
+    def prepare(self, train_set):
+        se = self.model("se")
+        if not self.opts["init_from"] and hasattr(se, "set_normalization") and se.normalize:
+            se.set_normalization(*feature_statistics(se, train_set, self.cfg["data"]["norm_utts"]))
+
+    def _d_step(self, batch, timing):
+        se, d = self.model("se"), self.trainer.models["d"]
+        with torch.no_grad():
+            enhanced = clips(se(batch["wav"])["wave"], batch["lengths"])
+        noisy = clips(batch["wav"], batch["lengths"])
+        t0 = time.perf_counter()
+        n_new = self.opts["label_per_step"] or len(enhanced)
+        mos_x = self.labeller.label_now(noisy)           # cached: each input scored once
+        if self.opts["async_labels"]:
+            self.labeller.submit(enhanced[:n_new], enhanced[:n_new])
+            fresh = self.labeller.collect(wait=not self.replay)   # the very first step waits
+        else:
+            fresh = list(zip(enhanced[:n_new], self.labeller.label_now(enhanced[:n_new])))
+        timing["label"] += time.perf_counter() - t0
+        self.replay = (self.replay + [(a, s) for a, s in fresh if s == s])[-int(self.opts["replay_size"]):]
+        rng = item_rng(self.cfg["seed"], self._draws, "replay")
+        self._draws += 1
+        k = min(len(self.replay), int(self.opts["replay_per_step"]))
+        picked = [self.replay[i] for i in rng.choice(len(self.replay), k, replace=False)] if k else []
+        audios = noisy + [a for a, _ in picked]
+        labels = torch.tensor(mos_x + [s for _, s in picked], dtype=torch.float32)
+        t0 = time.perf_counter()
+        wave, lengths = pad(audios)
+        wave, lengths = wave.to(self.trainer.device), lengths.to(self.trainer.device)
+        with self.trainer.autocast():
+            pred = d(wave, lengths)
+            loss = ((pred - self.scale.normalize(labels.to(pred.device))) ** 2).mean()
+        self.trainer.optimize("d", loss)
+        timing["d"] += time.perf_counter() - t0
+        return float(loss.detach()), float(labels[len(noisy):].mean()) if picked else float("nan")
+
+    def _se_step(self, batch, timing):
+        t0 = time.perf_counter()
+        d = self.model("d")
+        for p in d.parameters():
+            p.requires_grad_(False)
+        try:
+            with self.trainer.autocast():
+                out = self.trainer.models["se"](batch["wav"])
+                score = d(out["wave"], batch["lengths"])
+                loss = ((score - self.target) ** 2).mean()
+            self.trainer.optimize("se", loss)
+        finally:
+            for p in d.parameters():
+                p.requires_grad_(True)
+        timing["se"] += time.perf_counter() - t0
+        return float(loss.detach()), float(self.scale.denormalize(score.detach()).mean())
+
+    def train_step(self, batch):
+        timing = {"se": 0.0, "d": 0.0, "label": 0.0}
+        out = {}
+        for phase in self.opts["order"]:
+            if phase == "d":
+                for _ in range(int(self.opts["d_steps"])):
+                    out["d_loss"], out["replay_mos"] = self._d_step(batch, timing)
+            elif phase == "se":
+                out["loss"], out["teacher"] = self._se_step(batch, timing)
+            else:
+                raise ValueError(f"gan order entries are 'd' and 'se', got {phase!r}")
+        out.update({f"time_{k}": v for k, v in timing.items()})
+        return out
+
+    @torch.no_grad()
+    def valid_step(self, batch):
+        out = self.model("se")(batch["wav"])
+        score = self.model("d")(out["wave"], batch["lengths"])
+        return {"loss": float(((score - self.target) ** 2).mean()),
+                "teacher": float(self.scale.denormalize(score).mean())}
+
+    def state_dict(self):
+        return {"replay": self.replay, "draws": self._draws,
+                "label_cache": self.labeller.cache if self.labeller else {}}
+
+    def load_state_dict(self, state):
+        self.replay, self._draws = state["replay"], state["draws"]
+        if self.labeller:
+            self.labeller.cache.update(state["label_cache"])
+
+    def close(self):
+        if self.labeller:
+            self.labeller.close()

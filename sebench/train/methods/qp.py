@@ -1,0 +1,55 @@
+"""Training a quality predictor: L_Q = E[(Q(x) - norm(MOS_x))^2] (paper 000 §3.1, PESQNet §III-B)."""
+import torch
+
+from sebench.quality import build_predictor
+from sebench.quality.labels import LabelScale
+from sebench.train.methods.base import TrainingMethod
+from sebench.train.methods.common import correlation_summary
+
+
+class QualityRegression(TrainingMethod):
+    export = "q"
+    options = {"label": "mos"}
+
+    def __init__(self, cfg, trainer):
+        super().__init__(cfg, trainer)
+        self.field = f"label:{self.opts['label']}"
+        self.train_fields = self.valid_fields = ("wav", self.field)
+        label = dict((cfg["model"].get("label") or {}), name=self.opts["label"])
+        self.model_cfg = dict(cfg["model"], kind="predictor", label=label)
+        probe = build_predictor(self.model_cfg)
+        self.scale = LabelScale(probe.label["norm"], probe.label["lo"], probe.label["hi"])
+        self._pred, self._true = [], []
+
+    def build_models(self):
+        return {"q": build_predictor(self.model_cfg)}
+
+    def optimizers(self):
+        return {"q": ["q"]}
+
+    def regression_loss(self, q, wave, lengths, labels):
+        pred = q(wave, lengths)
+        return ((pred - self.scale.normalize(labels)) ** 2).mean(), pred
+
+    def train_step(self, batch):
+        with self.trainer.autocast():
+            loss, _ = self.regression_loss(self.trainer.models["q"], batch["wav"], batch["lengths"],
+                                           batch[self.field])
+        self.trainer.optimize("q", loss)
+        return {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def valid_step(self, batch):
+        loss, pred = self.regression_loss(self.model("q"), batch["wav"], batch["lengths"],
+                                          batch[self.field])
+        self._pred += self.scale.denormalize(pred).tolist()
+        self._true += batch[self.field].tolist()
+        return {"loss": float(loss)}
+
+    def valid_summary(self):
+        out = correlation_summary(self._pred, self._true)
+        self._pred, self._true = [], []
+        return out
+
+    def export_config(self):
+        return self.model_cfg
