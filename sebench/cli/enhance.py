@@ -27,6 +27,8 @@ def build_parser(prog):
     p.add_argument("--rq-steps", type=int, default=20, help="Algorithm 1 steps")
     p.add_argument("--rq-lr", type=float, default=0.1,
                    help="Algorithm 1 step size (a fraction of the mean magnitude per step)")
+    p.add_argument("--rq-step", choices=("normalized", "plain"), default="normalized",
+                   help="Algorithm 1 update: normalised gradient (default) or the literal N -= lr*g")
     p.add_argument("--rq-target", type=float, default=None,
                    help="Algorithm 1 target score (default: the predictor's maximum)")
     p.add_argument("-o", "--out", required=True, help="output folder")
@@ -70,7 +72,7 @@ def _process(items, args, log):
         from sebench.quality.robust_enhancer import RobustQEnhancer
         q, _ = load_model(args.robust_q, args.device)
         after = load_model(args.after, args.device)[0] if args.after else None
-        model = RobustQEnhancer(q, args.rq_steps, args.rq_lr, args.rq_target, after)
+        model = RobustQEnhancer(q, args.rq_steps, args.rq_lr, args.rq_target, after, args.rq_step)
     else:
         model, _ = load_model(args.model, args.device)
     enhancer = Enhancer(model, args.device, args.chunk or None, args.overlap)
@@ -188,7 +190,7 @@ def run(args, rest):
         command += ["--keep-rate"] * args.keep_rate + ["--force"] * args.force
         if args.robust_q:
             command += ["--robust-q", args.robust_q, "--rq-steps", str(args.rq_steps),
-                        "--rq-lr", str(args.rq_lr)]
+                        "--rq-lr", str(args.rq_lr), "--rq-step", args.rq_step]
             command += ["--after", args.after] if args.after else []
             command += ["--rq-target", str(args.rq_target)] if args.rq_target is not None else []
         rows = run_shards(args.cmd, nj, os.path.join(args.out, "split"), command, "enhance")

@@ -10,10 +10,10 @@ from sebench.quality.labels import LabelScale
 
 
 class RobustQEnhancer(nn.Module):
-    def __init__(self, q, steps=20, lr=0.1, target=None, after=None):
+    def __init__(self, q, steps=20, lr=0.1, target=None, after=None, step="normalized"):
         super().__init__()
         self.q, self.after = q, after
-        self.steps, self.lr = int(steps), float(lr)
+        self.steps, self.lr, self.step = int(steps), float(lr), step
         scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
         self.target = scale.best if target is None else float(scale.normalize(float(target)))
         if after is not None and int(after.fs) != int(q.fs):
@@ -25,7 +25,8 @@ class RobustQEnhancer(nn.Module):
             with torch.no_grad():
                 wave = self.after(wave)["wave"]
         spec = stft(wave, self.q.stft_cfg)
-        y_mag, _, history = algorithm1(self.q, spec.abs(), self.target, self.steps, self.lr)
+        y_mag, _, history = algorithm1(self.q, spec.abs(), self.target, self.steps, self.lr,
+                                       step=self.step)
         phase = spec / spec.abs().clamp_min(1e-8)
         out = istft(y_mag * phase, self.q.stft_cfg, length=wave.shape[-1])
         return {"wave": out, "q_before": history[0], "q_after": history[-1]}

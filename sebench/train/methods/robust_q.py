@@ -16,7 +16,7 @@ from sebench.train.methods.qp import QualityRegression
 
 class RobustQ(QualityRegression):
     options = {"label": "mos", "attack_label": "p808", "init_from": None, "attack_steps": 10,
-               "attack_lr": 0.1, "label_workers": 1, "target": None}
+               "attack_lr": 0.1, "attack_step": "normalized", "label_workers": 1, "target": None}
 
     def build_models(self):
         models = super().build_models()
@@ -32,7 +32,7 @@ class RobustQ(QualityRegression):
         spec = stft(wave, q.stft_cfg)
         frames = torch.clamp(lengths // q.stft_cfg.hop_length + 1, max=spec.shape[-1])
         y_mag, _, history = algorithm1(q, spec.abs(), self.target, self.opts["attack_steps"],
-                                       self.opts["attack_lr"], frames)
+                                       self.opts["attack_lr"], frames, self.opts["attack_step"])
         phase = spec / spec.abs().clamp_min(1e-8)
         return istft(y_mag * phase, q.stft_cfg, length=wave.shape[-1]), history
 
