@@ -39,7 +39,8 @@ test: install
 
 demo: install
 	cd egs/mini/se1 && ./run.sh
-	@echo "Results: egs/mini/se1/exp/RESULTS.md"
+	@cat egs/mini/se1/exp/RESULTS.md
+	@echo "Results: egs/mini/se1/exp/RESULTS.md (learning curves and per-utterance scores beside it)"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -68,9 +68,9 @@ def set_dotted(cfg, key, value, strict=True, _defaults=None):
     node = cfg
     for i, part in enumerate(parts[:-1]):
         if part not in node:
-            if strict:
+            if strict and not (node == {} or node.get("__free__")):
                 raise ConfigError(f"unknown option --{key} (no section '{'.'.join(parts[:i + 1])}')")
-            node[part] = {}
+            node[part] = {"__free__": True}
         if not isinstance(node[part], dict):
             raise ConfigError(f"option --{key}: '{'.'.join(parts[:i + 1])}' is not a section")
         node = node[part]

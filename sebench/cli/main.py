@@ -32,6 +32,7 @@ COMMANDS = {
     "pack": Command("sebench.cli.pack", "bundle a trained model into one zip for enhance"),
     "score": Command("sebench.cli.score", "score enhanced audio: PESQ, STOI, SI-SDR, BSS-eval, "
                                           "CSIG/CBAK/COVL, DNSMOS; robust and parallel"),
+    "report": Command("sebench.cli.report", "one RESULTS.md table from several systems' scores"),
     "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "
                                                       "and Wilcoxon tests between systems"),
 }

@@ -19,7 +19,8 @@ DEFAULTS = {
     "data": {"segment": 3.0, "batch_size": 8, "num_workers": 0, "bucket_batches": 20,
              "valid_segment": None, "valid_batch_size": 1, "valid_max_utts": 200,
              "norm_utts": 200},
-    "optim": {"se": {"type": "adam", "lr": 1.0e-3}},
+    # one optimiser per name a method declares (se, d, q); `se` is the default for all
+    "optim": {"__free__": True, "se": {"__free__": True, "type": "adam", "lr": 1.0e-3}},
     "scheduler": {"kind": "constant", "factor": 0.5, "patience": 5, "min_lr": 0.0,
                   "step_size": 1000, "gamma": 0.5, "warmup": 0},
     "train": {"epochs": 10, "max_steps": None, "accum_grad": 1, "grad_clip": 5.0, "amp": True,

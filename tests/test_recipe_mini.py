@@ -1,0 +1,73 @@
+"""The mini recipe end to end at smoke size (SpeechBrain-style recipe test): every stage's
+outputs, RESULTS.md with every system and finite numbers, a no-op rerun, and a training
+stage killed mid-run that resumes from its checkpoint."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+RECIPE = REPO / "egs" / "mini" / "se1"
+SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q"]
+
+
+def run_recipe(tmp, *args, env=None):
+    cmd = ["./run.sh", "--confdir", "conf/smoke", "--nj", "1", "--corpus", str(tmp / "corpus"),
+           "--data", str(tmp / "data"), "--exp", str(tmp / "exp"), *map(str, args)]
+    env = dict(os.environ if env is None else env, SEBENCH_NO_PROGRESS="1")
+    return subprocess.run(cmd, cwd=RECIPE, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.slow
+def test_mini_recipe_smoke(tmp_path):
+    # stages 0-4, then stage 5 killed by SIGKILL after its third step
+    first = run_recipe(tmp_path, "--stop_stage", 4)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    env = dict(os.environ, SEBENCH_KILL_AFTER_STEP="3")
+    killed = run_recipe(tmp_path, "--stage", 5, "--stop_stage", 5, env=env)
+    assert killed.returncode != 0
+    assert not (tmp_path / "exp" / ".stage5.done").exists()
+    assert (tmp_path / "exp" / "supervised" / "checkpoints" / "latest.pt").is_file()
+    # the same command line resumes the killed training and finishes the recipe
+    done = run_recipe(tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "resumed from" in done.stderr and "at step 2" in done.stderr
+    log = (tmp_path / "exp" / "supervised" / "train_log.csv").read_text().splitlines()
+    steps = [int(line.split(",")[0]) for line in log[1:]]
+    assert steps == sorted(set(steps))            # no step logged twice after the resume
+
+    # every stage's outputs
+    exp, data = tmp_path / "exp", tmp_path / "data"
+    for n in range(10):
+        assert (exp / f".stage{n}.done").is_file()
+    assert (tmp_path / "corpus" / "summary.json").is_file() and (data / "rirs" / "rir.scp").is_file()
+    for name in ("train", "valid", "test"):
+        assert (data / name / "clean.scp").is_file() and (data / f"real_{name}" / "utt2mos").is_file()
+        assert not (data / f"real_{name}" / "clean.scp").exists()
+    assert (exp / "qp_cnn" / "test_real_test" / "accuracy.json").is_file()
+    for sys in ("supervised", "deepdream", "gan", "semi", "qp_cnn", "qp_robust"):
+        assert (exp / sys / "model" / "model.pt").is_file(), sys
+    for sys in ("deepdream", "gan", "semi"):
+        assert "dnsmos_ovrl" in (exp / sys / "valid_metrics.csv").read_text()
+        assert (exp / sys / "learning_curves.png").is_file()
+    for sys in SYSTEMS[1:]:
+        for name in ("test", "real_test"):
+            assert (exp / "enh" / sys / name / "wav.scp").is_file(), (sys, name)
+
+    # RESULTS.md: one row per system, noisy first, finite numbers everywhere
+    results = (exp / "RESULTS.md").read_text()
+    rows = [line for line in results.splitlines() if line.startswith("| ") and "---" not in line]
+    table = [r for r in rows if r.split("|")[1].strip() in SYSTEMS]
+    assert [r.split("|")[1].strip() for r in table] == SYSTEMS
+    for r in table:
+        cells = [c.strip() for c in r.split("|")[2:-1]]
+        assert len(cells) == 11 and all(re.fullmatch(r"-?\d+\.\d+", c) for c in cells), r
+    assert "LCC" in results and "demonstration" in results and "learning_curves.png" in results
+
+    # a second run is a no-op
+    stamp = (exp / "RESULTS.md").stat().st_mtime_ns
+    again = run_recipe(tmp_path)
+    assert again.returncode == 0 and again.stdout.count("already done") == 10
+    assert (exp / "RESULTS.md").stat().st_mtime_ns == stamp
