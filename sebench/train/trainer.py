@@ -29,7 +29,7 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "radam": tor
 
 
 def make_optimizer(params, cfg):
-    cfg = dict(cfg)
+    cfg = {k: v for k, v in cfg.items() if not k.startswith("__")}   # config-private markers
     kind = cfg.pop("type", "adam")
     if kind not in OPTIMIZERS:
         raise ConfigError(f"optimizer type must be one of {', '.join(OPTIMIZERS)}, got {kind!r}")
@@ -40,6 +40,8 @@ def make_optimizer(params, cfg):
 
 class Trainer:
     def __init__(self, cfg, exp_dir, train_dir, valid_dir=None, device="cpu"):
+        from sebench.config import _strip_private
+        cfg = _strip_private(cfg)
         self.cfg, self.exp_dir = cfg, exp_dir
         self.train_dir, self.valid_dir = train_dir, valid_dir
         self.dist = DistContext()
