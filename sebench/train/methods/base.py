@@ -59,6 +59,30 @@ class TrainingMethod:
     def close(self):
         """Release resources (worker pools) at the end of training."""
 
+    # -- helpers shared by the SE-training methods ------------------------------------------
+    def build_se(self):
+        """The SE model of ``cfg["model"]``, started from ``method_options.init_from`` if given."""
+        from sebench.models import build_model
+        from sebench.train.methods.common import init_from
+        se = build_model(self.cfg["model"])
+        if self.opts.get("init_from"):
+            init_from(se, self.opts["init_from"])
+        return se
+
+    def init_normalization(self, train_set, name="se"):
+        """Input statistics from the training data, unless the weights came from init_from."""
+        from sebench.train.data import feature_statistics
+        model = self.model(name)
+        if not self.opts.get("init_from") and hasattr(model, "set_normalization") \
+                and model.normalize:
+            model.set_normalization(*feature_statistics(model, train_set,
+                                                        self.cfg["data"]["norm_utts"]))
+
+    def quality_target(self, scale):
+        """MOS_max (or PESQ_max) on a predictor's scale, or ``method_options.target``."""
+        target = self.opts.get("target")
+        return scale.best if target is None else float(scale.normalize(float(target)))
+
     def model(self, name):
         """The bare module (unwrapped from DDP)."""
         return self.trainer.bare(name)

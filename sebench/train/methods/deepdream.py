@@ -5,11 +5,9 @@ keeps it from erasing speech. Q's own estimate is logged beside the independent 
 """
 import torch
 
-from sebench.models import build_model
 from sebench.quality.labels import LabelScale
-from sebench.train.data import feature_statistics
 from sebench.train.methods.base import TrainingMethod
-from sebench.train.methods.common import init_from, load_predictor
+from sebench.train.methods.common import load_predictor
 
 
 class DeepDream(TrainingMethod):
@@ -17,19 +15,13 @@ class DeepDream(TrainingMethod):
     train_fields = valid_fields = ("wav",)
 
     def build_models(self):
-        se = build_model(self.cfg["model"])
-        if self.opts["init_from"]:
-            init_from(se, self.opts["init_from"])
         q = load_predictor(self.opts["qp"], frozen=True)
         self.scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
-        self.target = float(self.opts["target"]) if self.opts["target"] is not None \
-            else self.scale.best
-        return {"se": se, "q": q}
+        self.target = self.quality_target(self.scale)
+        return {"se": self.build_se(), "q": q}
 
     def prepare(self, train_set):
-        se = self.model("se")
-        if not self.opts["init_from"] and hasattr(se, "set_normalization") and se.normalize:
-            se.set_normalization(*feature_statistics(se, train_set, self.cfg["data"]["norm_utts"]))
+        self.init_normalization(train_set)
 
     def teacher_loss(self, se, q, batch):
         out = se(batch["wav"])

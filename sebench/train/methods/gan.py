@@ -11,14 +11,12 @@ import time
 
 import torch
 
-from sebench.models import build_model
 from sebench.quality import build_predictor
 from sebench.quality.labeller import Labeller
 from sebench.quality.labels import LabelScale
 from sebench.simulate.seeding import item_rng
-from sebench.train.data import feature_statistics
 from sebench.train.methods.base import TrainingMethod
-from sebench.train.methods.common import clips, init_from, pad
+from sebench.train.methods.common import clips, pad
 
 D_DEFAULT = {"kind": "predictor", "name": "cnn", "label": {"norm": "linear", "lo": 1.0, "hi": 5.0}}
 
@@ -36,13 +34,10 @@ class MetricGAN(TrainingMethod):
         self._draws = 0
 
     def build_models(self):
-        se = build_model(self.cfg["model"])
-        if self.opts["init_from"]:
-            init_from(se, self.opts["init_from"])
+        se = self.build_se()
         d = build_predictor(self.opts["d_model"] or D_DEFAULT)
         self.scale = LabelScale(d.label["norm"], d.label["lo"], d.label["hi"])
-        self.target = float(self.opts["target"]) if self.opts["target"] is not None \
-            else self.scale.best
+        self.target = self.quality_target(self.scale)
         self.labeller = Labeller(self.opts["label"], self.opts["label_workers"], se.fs)
         return {"se": se, "d": d}
 
@@ -50,9 +45,7 @@ class MetricGAN(TrainingMethod):
         return {"se": ["se"], "d": ["d"]}
 
     def prepare(self, train_set):
-        se = self.model("se")
-        if not self.opts["init_from"] and hasattr(se, "set_normalization") and se.normalize:
-            se.set_normalization(*feature_statistics(se, train_set, self.cfg["data"]["norm_utts"]))
+        self.init_normalization(train_set)
 
     def _d_step(self, batch, timing):
         se, d = self.model("se"), self.trainer.models["d"]

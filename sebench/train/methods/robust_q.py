@@ -24,8 +24,7 @@ class RobustQ(QualityRegression):
             init_from(models["q"], self.opts["init_from"])
         self.labeller = Labeller(self.opts["attack_label"], self.opts["label_workers"],
                                  models["q"].fs)
-        self.target = float(self.opts["target"]) if self.opts["target"] is not None \
-            else self.scale.best
+        self.target = self.quality_target(self.scale)
         return models
 
     def attack(self, q, wave, lengths):

@@ -1,8 +1,6 @@
 """Supervised training on paired (noisy, clean) data with a spectral or SI-SDR loss."""
 import torch
 
-from sebench.models import build_model
-from sebench.train.data import feature_statistics
 from sebench.train.losses import SupervisedLoss
 from sebench.train.methods.base import TrainingMethod
 
@@ -16,13 +14,10 @@ class Supervised(TrainingMethod):
         self.train_fields = self.valid_fields = self.loss.fields
 
     def build_models(self):
-        return {"se": build_model(self.cfg["model"])}
+        return {"se": self.build_se()}
 
     def prepare(self, train_set):
-        se = self.model("se")
-        if hasattr(se, "set_normalization") and se.normalize:
-            se.set_normalization(*feature_statistics(se, train_set,
-                                                     self.cfg["data"]["norm_utts"]))
+        self.init_normalization(train_set)
 
     def train_step(self, batch):
         se = self.trainer.models["se"]
