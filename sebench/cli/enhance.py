@@ -46,8 +46,9 @@ def build_parser(prog):
     p.add_argument("--nj", type=int, default=1, help="number of jobs")
     p.add_argument("--cmd", default="run.pl", help="job runner: run.pl, slurm.pl or queue.pl")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads per job")
-    from sebench.jobs.shards import add_shard_options
-    add_shard_options(p)
+    import argparse
+    p.add_argument("--shard", help=argparse.SUPPRESS)
+    p.add_argument("--rows-out", help=argparse.SUPPRESS)
     return p
 
 

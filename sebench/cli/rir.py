@@ -25,10 +25,8 @@ def build_parser(prog):
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, help="random seed (RIR i depends only on seed and i)")
     p.add_argument("--method", choices=("ism", "hybrid"), help="ism, or ISM + ray tracing")
-    p.add_argument("--nj", type=int, help="number of jobs")
-    p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
-    from sebench.jobs.shards import add_shard_options
-    add_shard_options(p)
+    from sebench.jobs.shards import add_job_options
+    add_job_options(p)
     add_config_options(p)
     return p
 

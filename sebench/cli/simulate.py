@@ -40,10 +40,8 @@ def build_parser(prog):
     p.add_argument("--seed", type=int, help="random seed (item i depends only on seed and i)")
     p.add_argument("--unpaired", action="store_true", default=None,
                    help="real-like set: add channel effects, write only the mixtures")
-    p.add_argument("--nj", type=int, help="number of jobs")
-    p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
-    from sebench.jobs.shards import add_shard_options
-    add_shard_options(p)
+    from sebench.jobs.shards import add_job_options
+    add_job_options(p)
     add_config_options(p)
     return p
 

@@ -22,10 +22,8 @@ def build_parser(prog):
                           "folders and data dirs data/clean_<split>, data/noise_<split>.", EXAMPLE)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, help="random seed (the corpus is a function of it)")
-    p.add_argument("--nj", type=int, help="number of jobs")
-    p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
-    from sebench.jobs.shards import add_shard_options
-    add_shard_options(p)
+    from sebench.jobs.shards import add_job_options
+    add_job_options(p)
     add_config_options(p)
     return p
 

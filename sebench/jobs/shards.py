@@ -54,8 +54,11 @@ def run_shards(cmd, num_jobs, workdir, command, log_name):
     return rows
 
 
-def add_shard_options(parser):
+def add_job_options(parser):
+    """--nj and --cmd, plus the hidden options a shard job is re-invoked with."""
     import argparse
+    parser.add_argument("--nj", type=int, help="number of jobs")
+    parser.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
     parser.add_argument("--shard", help=argparse.SUPPRESS)
     parser.add_argument("--rows-out", help=argparse.SUPPRESS)
 

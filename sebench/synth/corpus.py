@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from sebench.audio.io import write
+from sebench.audio.io import peak_normalize, write
 from sebench.audio.levels import active_level_db
 from sebench.audio.resample import resample
 from sebench.errors import ConfigError
@@ -92,8 +92,7 @@ class CorpusBuilder:
         audio = self.speak(rng, spk["voice"], spk["variant"], rate, pitch, spk["range"], text)
         level = active_level_db(audio, self.fs)
         audio = audio * 10 ** ((self.cfg["speech_level_db"] - level) / 20)
-        if np.max(np.abs(audio)) > 0.99:
-            audio *= 0.99 / np.max(np.abs(audio))
+        audio, _ = peak_normalize(audio)
         utt = f"{spk['speaker']}-{n:04d}"
         path = os.path.join(self.out, "clean", spk["split"], spk["speaker"], utt + ".wav")
         write(path, audio.astype(np.float32), self.fs)
@@ -110,8 +109,7 @@ class CorpusBuilder:
     def _noise(self, rng, info, n):
         num = int(round(float(self.cfg["noise_seconds"]) * self.fs))
         audio = noisegen.generate(info["type"], rng, num, self.fs, speech_fn=self._babble_talker)
-        if np.max(np.abs(audio)) > 0.99:
-            audio *= 0.99 / np.max(np.abs(audio))
+        audio, _ = peak_normalize(audio)
         key = f"{info['type']}-{info['split']}{n:02d}"
         path = os.path.join(self.out, "noise", info["split"], info["type"], key + ".wav")
         write(path, audio.astype(np.float32), self.fs)
