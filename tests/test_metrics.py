@@ -99,7 +99,7 @@ def test_bss_eval_sir_needs_noise():
 def test_expand_groups_and_unknown():
     metrics, units = expand("csig,cbak,pesq_wb,dnsmos")
     assert units == ["composite", "pesq_wb", "dnsmos"]
-    assert expand("nonintrusive")[0] == ["dnsmos"]
+    assert expand("nonintrusive")[0] == ["dnsmos", "srmr"]
     from sebench.errors import ConfigError
     with pytest.raises(ConfigError, match="unknown metric 'pesq'"):
         expand("pesq")
@@ -123,3 +123,76 @@ def test_dnsmos_deterministic_falls_with_noise_and_covers_tail():
     assert set(first) == {"p808"} and abs(first["p808"] - clean["p808"]) < 0.3
     with pytest.raises(ValueError, match="silence"):
         m(np.zeros(16000, dtype=np.float32))
+
+
+def reverberate(x, rt60, fs=16000, seed=3):
+    """Exponentially decaying noise tail after a unit direct path (a diffuse-field RIR)."""
+    n = int(rt60 * fs)
+    tail = np.random.default_rng(seed).standard_normal(n) * np.exp(-6.908 * np.arange(n) / n)
+    h = 0.3 * tail
+    h[0] = 1.0
+    return np.convolve(x, h)[:x.size]
+
+
+def test_srmr_filters_match_their_definitions():
+    from scipy.signal import freqz, gammatone, hilbert, sosfreqz
+
+    from sebench.metrics import srmr
+    fs = 16000
+    cfs = srmr.erb_centre_freqs(fs)
+    assert len(cfs) == 23 and cfs[-1] == pytest.approx(125.0) and cfs[0] < fs / 2
+    assert np.all(np.diff(cfs) < 0)
+    for cf in cfs[::5]:   # Slaney's 4th-order gammatone: scipy's own IIR design, unit gain at cf
+        b, a = gammatone(cf, "iir", fs=fs)
+        grid = np.linspace(100, 7900, 200)
+        ref = np.abs(freqz(b, a, worN=grid, fs=fs)[1]) / abs(freqz(b, a, worN=[cf], fs=fs)[1][0])
+        ours = np.abs(sosfreqz(srmr.gammatone_sos(fs, cf), worN=grid, fs=fs)[1])
+        assert np.max(np.abs(ours - ref)) < 1e-3   # scipy's order-8 polynomial is ill-conditioned
+        assert abs(sosfreqz(srmr.gammatone_sos(fs, cf), worN=[cf], fs=fs)[1][0]) == \
+            pytest.approx(1.0, abs=1e-9)
+    mod_cfs = srmr.modulation_centre_freqs()
+    assert mod_cfs[0] == pytest.approx(4.0) and mod_cfs[-1] == pytest.approx(128.0)
+    for cf, low in zip(mod_cfs, srmr.lower_cutoffs(mod_cfs, fs)):
+        b, a = srmr.modulation_filter(cf, fs)
+        gain = np.abs(freqz(b, a, worN=[cf, low], fs=fs)[1])
+        assert gain[0] == pytest.approx(1.0, abs=1e-6)          # band-pass peak at cf
+        # the K* thresholds: cf minus half the bandwidth cf/Q, the toolbox's "-3 dB" edge
+        assert low == pytest.approx(0.75 * cf, rel=1e-3) and 0.6 < gain[1] < 2 ** -0.5
+    x = np.random.default_rng(0).standard_normal((2, 1001))
+    assert np.allclose(srmr.hilbert_envelope(x), np.abs(hilbert(x, axis=-1)))
+
+
+def syllabic_noise(seconds=3.0, fs=16000, seed=0):
+    """Noise carrier under a ~4 Hz syllabic envelope: the modulation structure SRMR measures
+    (a harmonic test tone would put its energy in the pitch-rate modulation bands instead)."""
+    t = np.arange(int(seconds * fs)) / fs
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t + np.sin(2 * np.pi * 0.7 * t)), 0, None) ** 2
+    return np.random.default_rng(seed).standard_normal(t.size) * envelope
+
+
+def test_srmr_falls_with_reverberation_and_is_gain_invariant():
+    from sebench.metrics.srmr import srmr
+    x = syllabic_noise()
+    dry = srmr(x, 16000)
+    assert srmr(x, 16000) == dry and srmr(5 * x, 16000) == pytest.approx(dry, rel=1e-9)
+    scores = [srmr(reverberate(x, rt60), 16000) for rt60 in (0.3, 0.6, 1.2)]
+    assert dry > scores[0] > scores[1] > scores[2]
+    assert srmr(x[::2], 8000) > srmr(reverberate(x, 0.6)[::2], 8000)   # native 8 kHz path
+    assert srmr(x, 16000, norm=True) > srmr(reverberate(x, 0.6), 16000, norm=True)
+    with pytest.raises(MetricError, match="too short for SRMR"):
+        srmr(x[:4000], 16000)
+    with pytest.raises(MetricError, match="digital silence"):
+        srmr(np.zeros(16000), 16000)
+
+
+def test_srmr_on_real_speech(shared_data):
+    from sebench.metrics.srmr import srmr
+    clean_dir = shared_data / "vbd_test_subset" / "clean"
+    files = sorted(clean_dir.glob("*.wav"))[:4]
+    for path in files:
+        x, fs = sf.read(path)
+        dry = srmr(x, fs)
+        assert 4.0 < dry < 12.0, (path.name, dry)         # clean read speech (Falk 2010: ~5-10)
+        assert srmr(reverberate(x, 0.8, fs), fs) < 0.7 * dry
+        resampled = srmr(np.repeat(x, 3), 3 * fs)         # 48 kHz input is scored at 16 kHz
+        assert resampled == pytest.approx(dry, rel=0.05)

@@ -108,11 +108,12 @@ def test_robustness_cases_become_nan_with_reasons(test_set, tmp_path):
 
 def test_nonintrusive_dnsmos_without_reference(test_set, tmp_path):
     root, _ = test_set
-    run_cli("score", "--enh", root / "noisy", "--metrics", "dnsmos,sisdr", "--out", tmp_path / "n",
-            "--keys", _keys(tmp_path, ["u0", "u1"]))
+    run_cli("score", "--enh", root / "noisy", "--metrics", "nonintrusive,sisdr", "--out",
+            tmp_path / "n", "--keys", _keys(tmp_path, ["u0", "u1"]))
     rows = read_scores(tmp_path / "n")
     assert set(rows) == {"u0", "u1"}
     assert 1 < float(rows["u0"]["dnsmos_ovrl"]) < 5
+    assert 0 < float(rows["u0"]["srmr"]) < 20
     assert "sisdr: needs a reference" in rows["u0"]["error"]
     assert "sig_bak_ovr.onnx sha256 269fbebdb513" in (tmp_path / "n/RESULTS.md").read_text()
 

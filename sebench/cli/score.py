@@ -32,7 +32,8 @@ def build_parser(prog):
                                    "improvement reported")
     p.add_argument("--noise", help="noise references (scp or data dir noise.scp), for SIR")
     p.add_argument("--metrics", help="comma list of pesq_wb, pesq_nb, stoi, estoi, sisdr, sdr, "
-                                     "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, or the "
+                                     "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, srmr, or "
+                                     "the "
                                      "groups intrusive, nonintrusive, all")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--nj", type=int, help="number of jobs (shards)")

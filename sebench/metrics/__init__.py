@@ -26,6 +26,7 @@ UNITS = {u.name: u for u in (
     Unit("composite", ("csig", "cbak", "covl"), True),
     Unit("dnsmos", ("dnsmos_p808", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl",
                     "dnsmos_sig_raw", "dnsmos_bak_raw", "dnsmos_ovrl_raw"), False),
+    Unit("srmr", ("srmr",), False),
 )}
 
 #: user-facing metric name -> unit
@@ -38,7 +39,7 @@ for _unit in UNITS.values():
 GROUPS = {
     "intrusive": ["pesq_wb", "pesq_nb", "stoi", "estoi", "sisdr", "sdr", "sir", "sar", "snr",
                   "segsnr", "csig", "cbak", "covl"],
-    "nonintrusive": ["dnsmos"],
+    "nonintrusive": ["dnsmos", "srmr"],
 }
 GROUPS["all"] = GROUPS["intrusive"] + GROUPS["nonintrusive"]
 

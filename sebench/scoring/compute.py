@@ -45,6 +45,9 @@ def compute_unit(unit, est, ref, fs, noise=None, dnsmos_short_clips="reference")
         intrusive._check_not_silent(ref, est)
         out = composite.composite(ref, est, fs)
         return {k: out[k] for k in ("csig", "cbak", "covl")}
+    if unit == "srmr":
+        from sebench.metrics.srmr import srmr
+        return {"srmr": srmr(est, fs)}
     if unit == "dnsmos":
         from sebench.metrics.dnsmos import get_dnsmos
         return {f"dnsmos_{k}": v for k, v in
