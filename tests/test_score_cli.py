@@ -144,3 +144,27 @@ def test_score_stats_accuracy_and_wilcoxon(tmp_path):
     out = run_cli("score-stats", "wilcoxon", a, b, "--metrics", "sisdr").stdout
     p = wilcoxon(true + 1, pred).pvalue
     assert f"{p:.2e}" in out
+
+
+def test_shards_balance_estimated_cost(tmp_path):
+    from sebench.jobs.shards import balanced_shards
+    from sebench.metrics.dnsmos import DNSMOS
+    from sebench.scoring.run import estimated_cost
+
+    weights = [9.0, 1.0, 1.0, 1.0, 4.0, 4.0, 2.0, 2.0, 3.0, 3.0]
+    groups = balanced_shards(weights, 3)
+    assert sorted(i for g in groups for i in g) == list(range(len(weights)))
+    assert all(g == sorted(g) for g in groups)
+    loads = [sum(weights[i] for i in g) for g in groups]
+    assert max(loads) - min(loads) <= 1.0          # 30 split 10/10/10 up to one small item
+    # DNSMOS cost counts the windows scored: a 2 s clip is tiled to 16 s (7 windows),
+    # a 5.5 s clip to 11 s (2), a 10 s clip needs 1
+    assert DNSMOS.num_windows(2 * 16000) == 7
+    assert DNSMOS.num_windows(int(5.5 * 16000)) == 2
+    assert DNSMOS.num_windows(10 * 16000) == 1
+    assert DNSMOS.num_windows(2 * 16000, "first_window") == 1
+    short = write_wav(tmp_path / "short.wav", speech_like(2.0))
+    longer = write_wav(tmp_path / "longer.wav", speech_like(5.0))
+    assert estimated_cost(short, ["dnsmos"]) > estimated_cost(longer, ["dnsmos"])
+    assert estimated_cost(short, ["pesq_wb", "srmr"]) < estimated_cost(longer, ["pesq_wb", "srmr"])
+    assert estimated_cost(tmp_path / "missing.wav", ["pesq_wb"]) == 0.0

@@ -5,8 +5,6 @@ of the DNS-Challenge scripts; dBov in P.56 uses the same reference, so -26 dBov 
 active-speech RMS of 10**(-26/20).
 """
 import numpy as np
-from scipy.ndimage import maximum_filter1d
-from scipy.signal import lfilter
 
 _EPS = 1e-20
 
@@ -40,6 +38,9 @@ def active_level_db(x, fs, return_activity=False):
     time_const, hangover_s, margin_db = 0.03, 0.2, 15.9
     g = np.exp(-1.0 / (fs * time_const))
     hang = int(np.ceil(fs * hangover_s))
+    from scipy.ndimage import maximum_filter1d   # here, not at import: scipy.signal costs ~1 s
+    from scipy.signal import lfilter
+
     p = lfilter([1.0 - g], [1.0, -g], np.abs(x))
     q = lfilter([1.0 - g], [1.0, -g], p)
     thresholds = 2.0 ** np.arange(-15, 1)

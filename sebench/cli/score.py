@@ -55,7 +55,9 @@ def run(args, rest):
     from sebench.jobs import run_jobs, sebench_argv
     from sebench.metrics import columns_of, expand
     from sebench.scoring.compute import ScoreCache, default_cache_dir
-    from sebench.scoring.run import audio_map, pair_keys, score_keys, write_outputs
+    from sebench.jobs.shards import balanced_shards
+    from sebench.scoring.run import (audio_map, estimated_cost, pair_keys, score_keys,
+                                     write_outputs)
     from sebench.version import provenance
 
     cfg = resolve_config(DEFAULTS, args, rest, [("metrics", "metrics"), ("nj", "nj"),
@@ -94,10 +96,11 @@ def run(args, rest):
     else:
         split = os.path.join(args.out, f"split{nj}")
         os.makedirs(split, exist_ok=True)
-        for i in range(nj):
-            shard = keys[i * len(keys) // nj:(i + 1) * len(keys) // nj]
+        costs = [estimated_cost(enh[k], units, cfg["dnsmos_short_clips"]) *
+                 (2 if noisy else 1) for k in keys]
+        for i, shard in enumerate(balanced_shards(costs, nj)):
             with open(os.path.join(split, f"keys.{i + 1}"), "w") as f:
-                f.write("".join(k + "\n" for k in shard))
+                f.write("".join(keys[j] + "\n" for j in shard))
         command = sebench_argv() + ["score", "--enh", args.enh, "--out", args.out,
                                     "--keys", os.path.join(split, "keys.JOB"),
                                     "--rows-out", os.path.join(split, "rows.JOB.jsonl"),

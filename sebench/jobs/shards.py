@@ -19,6 +19,21 @@ def shard_range(num_items, shard, num_shards):
     return range((shard - 1) * num_items // num_shards, shard * num_items // num_shards)
 
 
+def balanced_shards(weights, num_shards):
+    """Split item indices into ``num_shards`` groups of near-equal total weight (longest
+    first, each to the lightest group); each group keeps the items' original order."""
+    import heapq
+
+    order = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
+    loads = [(0.0, shard) for shard in range(num_shards)]
+    groups = [[] for _ in range(num_shards)]
+    for i in order:
+        load, shard = heapq.heappop(loads)
+        groups[shard].append(i)
+        heapq.heappush(loads, (load + weights[i], shard))
+    return [sorted(group) for group in groups]
+
+
 def parse_shard(text):
     """``'3/8'`` -> (3, 8)."""
     try:

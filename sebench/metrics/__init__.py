@@ -12,21 +12,23 @@ class Unit:
     columns: tuple
     intrusive: bool
     version: str = "1"  # bump when a unit's definition changes: invalidates cached scores
+    cost: float = 0.02  # CPU seconds per second of 16 kHz audio (1 core): balances shards
 
 
 UNITS = {u.name: u for u in (
-    Unit("pesq_wb", ("pesq_wb",), True),
-    Unit("pesq_nb", ("pesq_nb",), True),
-    Unit("stoi", ("stoi",), True),
-    Unit("estoi", ("estoi",), True),
-    Unit("sisdr", ("sisdr",), True),
-    Unit("snr", ("snr",), True),
-    Unit("segsnr", ("segsnr",), True),
-    Unit("bss", ("sdr", "sir", "sar"), True),
-    Unit("composite", ("csig", "cbak", "covl"), True),
+    Unit("pesq_wb", ("pesq_wb",), True, cost=0.014),
+    Unit("pesq_nb", ("pesq_nb",), True, cost=0.014),
+    Unit("stoi", ("stoi",), True, cost=0.01),
+    Unit("estoi", ("estoi",), True, cost=0.01),
+    Unit("sisdr", ("sisdr",), True, cost=0.0002),
+    Unit("snr", ("snr",), True, cost=0.0002),
+    Unit("segsnr", ("segsnr",), True, cost=0.001),
+    Unit("bss", ("sdr", "sir", "sar"), True, cost=0.01),
+    Unit("composite", ("csig", "cbak", "covl"), True, cost=0.03),
     Unit("dnsmos", ("dnsmos_p808", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl",
-                    "dnsmos_sig_raw", "dnsmos_bak_raw", "dnsmos_ovrl_raw"), False),
-    Unit("srmr", ("srmr",), False),
+                    "dnsmos_sig_raw", "dnsmos_bak_raw", "dnsmos_ovrl_raw"), False,
+         version="2", cost=0.45),   # per 9.01 s window, not per second
+    Unit("srmr", ("srmr",), False, cost=0.065),
 )}
 
 #: user-facing metric name -> unit

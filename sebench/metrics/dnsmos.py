@@ -73,7 +73,8 @@ class DNSMOS:
                                          providers=providers)
         self.p808 = ort.InferenceSession(os.path.join(folder, "model_v8.onnx"), opts,
                                          providers=providers)
-        self._mel = None
+        from sebench.metrics.dnsmos_features import LogMel
+        self._log_mel = LogMel(FS)
 
     @staticmethod
     def windows(num_samples):
@@ -85,15 +86,18 @@ class DNSMOS:
         starts = list(range(0, num_samples - length + 1, hop))
         return starts
 
-    def _log_mel(self, segment):
-        import librosa
-
-        if self._mel is None:
-            self._mel = librosa.filters.mel(sr=FS, n_fft=321, n_mels=120)
-        spec = np.abs(librosa.stft(segment, n_fft=321, hop_length=160)) ** 2
-        mel = self._mel @ spec
-        db = librosa.power_to_db(mel, ref=np.max)
-        return ((db + 40) / 40).T.astype(np.float32)
+    @classmethod
+    def num_windows(cls, num_samples, short_clips="reference"):
+        """How many windows a clip of ``num_samples`` at 16 kHz is scored on (its cost)."""
+        length = int(WINDOW_S * FS)
+        if num_samples >= length:
+            return len(cls.windows(num_samples))
+        if short_clips == "first_window" or num_samples <= 0:
+            return 1
+        tiled = num_samples
+        while tiled < length:
+            tiled *= 2
+        return len(cls.windows(tiled))
 
     def __call__(self, audio, fs=FS, models=("p835", "p808"), short_clips="reference"):
         """``short_clips``: clips under 9.01 s are tiled by doubling, as DNSMOS defines; with

@@ -65,6 +65,24 @@ def score_keys(keys, enh, ref, noisy, noise, units, cache, options):
     return rows
 
 
+def estimated_cost(path, units, dnsmos_short_clips="reference"):
+    """Rough CPU seconds to score one file (from its header), for balancing shards: DNSMOS
+    costs per window, and a short clip tiled to 9.01 s may need several."""
+    from sebench.audio.io import audio_info
+    from sebench.errors import AudioError
+    from sebench.metrics.dnsmos import DNSMOS
+
+    try:
+        rate, frames, _ = audio_info(path)
+    except (AudioError, OSError):
+        return 0.0          # unreadable: fails at once
+    seconds = frames / rate
+    cost = sum(UNITS[u].cost * seconds for u in units if u != "dnsmos")
+    if "dnsmos" in units:
+        cost += UNITS["dnsmos"].cost * DNSMOS.num_windows(int(seconds * 16000), dnsmos_short_clips)
+    return cost
+
+
 def _stats(values):
     values = np.asarray([v for v in values if v is not None and math.isfinite(v)])
     n = len(values)
@@ -72,8 +90,8 @@ def _stats(values):
         return {"mean": None, "std": None, "ci95": None, "count": 0}
     std = float(values.std(ddof=1)) if n > 1 else 0.0
     if n > 1:
-        from scipy.stats import t
-        ci = float(t.ppf(0.975, n - 1) * std / math.sqrt(n))
+        from scipy.special import stdtrit   # Student-t quantile; scipy.stats takes ~1 s to import
+        ci = float(stdtrit(n - 1, 0.975) * std / math.sqrt(n))
     else:
         ci = None
     return {"mean": float(values.mean()), "std": std, "ci95": ci, "count": n}
