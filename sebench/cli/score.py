@@ -49,6 +49,9 @@ def build_parser(prog):
 
 
 def run(args, rest):
+    from sebench.jobs import single_thread_math
+    single_thread_math()    # before numpy loads: --nj 1 computes what a job of --nj J does
+
     from sebench import config as cfgmod
     from sebench.data.datadir import DataDir, read_kv, read_list
     from sebench.errors import SebenchError

@@ -33,6 +33,23 @@ def resolve_runner(cmd):
     return words
 
 
+def single_thread_math():
+    """One BLAS/OpenMP thread in this process, as in every job of a sharded run, so that
+    ``--nj 1`` computes exactly what ``--nj J`` does (threaded BLAS may round differently)
+    and parallelism comes from jobs. Effective only before numpy loads its BLAS; afterwards
+    threadpoolctl is used when installed."""
+    import sys
+    if "numpy" not in sys.modules:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
 def sebench_argv():
     """How a job re-invokes sebench with this same interpreter (no PATH assumptions)."""
     return [sys.executable, "-m", "sebench.cli.main"]
