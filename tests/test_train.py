@@ -175,3 +175,17 @@ def test_accumulation_and_early_stopping(paired_data, tmp_path):
     train(paired_data, tmp_path / "es", "--train.epochs", 10, "--optim.se.lr", 0.0,
           "--train.early_stop_patience", 1)
     assert len(rows(tmp_path / "es" / "valid_log.csv")) == 2
+
+
+def test_only_the_writing_rank_touches_log_files(tmp_path):
+    """DDP ranks share the experiment dir: a non-main rank must never write (or rename onto)
+    the CSV logs, or two ranks race on one temporary file."""
+    from sebench.train.logger import CSVLog
+    main_log = CSVLog(str(tmp_path / "train_log.csv"))
+    other = CSVLog(str(tmp_path / "other.csv"), writer=False)
+    for lg in (main_log, other):
+        lg.truncate_after(0)
+        lg.add({"step": 1, "loss": 0.5})
+    assert (tmp_path / "train_log.csv").exists() and not (tmp_path / "other.csv").exists()
+    assert other.rows == [{"step": 1, "loss": "0.5"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train_log.csv"]

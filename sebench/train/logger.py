@@ -4,10 +4,14 @@ import os
 
 
 class CSVLog:
-    """Rows with a growing set of columns; rows after ``truncate_after(step)`` are dropped on resume."""
+    """Rows with a growing set of columns; rows after ``truncate_after(step)`` are dropped on resume.
 
-    def __init__(self, path):
+    ``writer=False`` (every DDP rank but the main one) keeps the rows without writing: ranks
+    sharing one file and one temporary name would race."""
+
+    def __init__(self, path, writer=True):
         self.path = path
+        self.writer = writer
         self.rows = []
         if os.path.isfile(path):
             with open(path, newline="") as f:
@@ -22,6 +26,8 @@ class CSVLog:
         self._flush()
 
     def _flush(self):
+        if not self.writer:
+            return
         columns = []
         for r in self.rows:
             columns += [c for c in r if c not in columns]

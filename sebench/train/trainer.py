@@ -173,9 +173,10 @@ class Trainer:
         resumed = self.try_resume()
         if not resumed:
             self.method.prepare(self.train_set)
-        self.train_log = CSVLog(self._path("train_log.csv"))
-        self.valid_log = CSVLog(self._path("valid_log.csv"))
-        self.metric_log = CSVLog(self._path("valid_metrics.csv"))
+        main = self.dist.is_main
+        self.train_log = CSVLog(self._path("train_log.csv"), writer=main)
+        self.valid_log = CSVLog(self._path("valid_log.csv"), writer=main)
+        self.metric_log = CSVLog(self._path("valid_metrics.csv"), writer=main)
         for lg in (self.train_log, self.valid_log, self.metric_log):
             lg.truncate_after(self.state["step"])   # drop rows a killed run wrote after its checkpoint
         self.tb = TensorBoard(self._path("tensorboard")) if self.dist.is_main else None
