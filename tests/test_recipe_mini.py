@@ -63,7 +63,7 @@ def test_mini_recipe_smoke(tmp_path):
     assert [r.split("|")[1].strip() for r in table] == SYSTEMS
     for r in table:
         cells = [c.strip() for c in r.split("|")[2:-1]]
-        assert len(cells) == 11 and all(re.fullmatch(r"-?\d+\.\d+", c) for c in cells), r
+        assert len(cells) == 12 and all(re.fullmatch(r"-?\d+\.\d+", c) for c in cells), r
     assert "LCC" in results and "demonstration" in results and "learning_curves.png" in results
 
     # a second run is a no-op

@@ -12,7 +12,8 @@ sebench report --scores exp/scores --systems noisy,supervised,gan \\
 
 NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI",
          "sisdr": "SI-SDR", "sdr": "SDR", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
-         "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK", "dnsmos_ovrl": "OVRL"}
+         "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK", "dnsmos_ovrl": "OVRL",
+         "srmr": "SRMR"}
 
 
 def build_parser(prog):

@@ -151,8 +151,8 @@ if run_stage 9 "score and report"; then
         sebench score --enh "$enh" --ref "$data/$set" --metrics pesq_wb,stoi,sisdr,csig,cbak,covl,dnsmos \
           --out "$out" --nj "$nj" --cmd "$decode_cmd" --dnsmos_short_clips first_window > /dev/null
       else
-        sebench score --enh "$enh" --metrics dnsmos --out "$out" --nj "$nj" --cmd "$decode_cmd" \
-          --dnsmos_short_clips first_window > /dev/null
+        sebench score --enh "$enh" --metrics nonintrusive --out "$out" --nj "$nj" \
+          --cmd "$decode_cmd" --dnsmos_short_clips first_window > /dev/null
       fi
     done
   done
@@ -162,10 +162,10 @@ if run_stage 9 "score and report"; then
   done
   sebench report --scores "$exp/scores" --systems "$(echo $all_systems | tr ' ' ,)" \
     --set "test:pesq_wb,stoi,sisdr,csig,cbak,covl,dnsmos_ovrl" \
-    --set "real_test:dnsmos_p808,dnsmos_sig,dnsmos_bak,dnsmos_ovrl" \
+    --set "real_test:dnsmos_p808,dnsmos_sig,dnsmos_bak,dnsmos_ovrl,srmr" \
     --qp "cnn (DNSMOS P.808 labels)=$exp/qp_cnn/test_real_test/accuracy.json" \
     --curves "$curves" --title "egs/mini/se1 results" \
-    --note "A demonstration on a synthetic corpus (espeak-ng speech, generated noise) with tiny models and short training: it shows every stage working end to end, not what the methods achieve. 'test' is the paired simulated test set (intrusive metrics against its clean.scp); 'real_test' the unpaired real-like set (reverberation, microphone colouration, compression/clipping, noise types unseen in the paired data), scored by DNSMOS only. Rows: the unprocessed input, then each system. Produced by \`./run.sh\` stage 9 with \`sebench score\` and \`sebench report\`." \
+    --note "A demonstration on a synthetic corpus (espeak-ng speech, generated noise) with tiny models and short training: it shows every stage working end to end, not what the methods achieve. 'test' is the paired simulated test set (intrusive metrics against its clean.scp); 'real_test' the unpaired real-like set (reverberation, microphone colouration, compression/clipping, noise types unseen in the paired data), scored without a reference (DNSMOS, and SRMR for its reverberation). Rows: the unprocessed input, then each system. Produced by \`./run.sh\` stage 9 with \`sebench score\` and \`sebench report\`." \
     --out "$exp/RESULTS.md"
   finish_stage 9
 fi
