@@ -11,23 +11,21 @@ import numpy as np
 N_FFT, HOP, N_MELS = 321, 160, 120
 
 
+# Slaney's mel scale: linear (F_SP Hz per mel) below 1 kHz, logarithmic above
+F_SP, MIN_LOG_HZ = 200.0 / 3, 1000.0
+MIN_LOG_MEL, LOGSTEP = MIN_LOG_HZ / F_SP, np.log(6.4) / 27.0
+
+
 def hz_to_mel(freqs):
-    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
     freqs = np.asarray(freqs, dtype=np.float64)
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
-    linear = freqs / f_sp
-    return np.where(freqs >= min_log_hz,
-                    min_log_mel + np.log(np.maximum(freqs, min_log_hz) / min_log_hz) / logstep,
-                    linear)
+    log_part = MIN_LOG_MEL + np.log(np.maximum(freqs, MIN_LOG_HZ) / MIN_LOG_HZ) / LOGSTEP
+    return np.where(freqs >= MIN_LOG_HZ, log_part, freqs / F_SP)
 
 
 def mel_to_hz(mels):
     mels = np.asarray(mels, dtype=np.float64)
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
-    return np.where(mels >= min_log_mel, min_log_hz * np.exp(logstep * (mels - min_log_mel)),
-                    f_sp * mels)
+    log_part = MIN_LOG_HZ * np.exp(LOGSTEP * (mels - MIN_LOG_MEL))
+    return np.where(mels >= MIN_LOG_MEL, log_part, F_SP * mels)
 
 
 def mel_filterbank(sr, n_fft=N_FFT, n_mels=N_MELS):
