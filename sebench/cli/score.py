@@ -33,8 +33,7 @@ def build_parser(prog):
     p.add_argument("--noise", help="noise references (scp or data dir noise.scp), for SIR")
     p.add_argument("--metrics", help="comma list of pesq_wb, pesq_nb, stoi, estoi, sisdr, sdr, "
                                      "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, srmr, or "
-                                     "the "
-                                     "groups intrusive, nonintrusive, all")
+                                     "the groups intrusive, nonintrusive, all")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--nj", type=int, help="number of jobs (shards)")
     p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
@@ -56,9 +55,9 @@ def run(args, rest):
     from sebench.data.datadir import DataDir, read_kv, read_list
     from sebench.errors import SebenchError
     from sebench.jobs import run_jobs, sebench_argv
+    from sebench.jobs.shards import balanced_shards
     from sebench.metrics import columns_of, expand
     from sebench.scoring.compute import ScoreCache, default_cache_dir
-    from sebench.jobs.shards import balanced_shards
     from sebench.scoring.run import (audio_map, estimated_cost, pair_keys, score_keys,
                                      write_outputs)
     from sebench.version import provenance

@@ -15,6 +15,8 @@ from sebench.data.datadir import read_kv, write_kv
 from sebench.errors import SebenchError
 
 UTILS_DIR = Path(__file__).resolve().parents[2] / "utils"
+#: the variables that cap BLAS/OpenMP threads
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def resolve_runner(cmd):
@@ -40,7 +42,7 @@ def single_thread_math():
     threadpoolctl is used when installed."""
     import sys
     if "numpy" not in sys.modules:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for var in THREAD_VARS:
             os.environ.setdefault(var, "1")
         return
     try:
@@ -64,7 +66,7 @@ def run_jobs(cmd, num_jobs, log_pattern, command, extra_options=()):
     argv = resolve_runner(cmd) + list(extra_options) + [f"JOB=1:{num_jobs}", str(log_pattern)]
     argv += [str(w) for w in command]
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in THREAD_VARS:
         env.setdefault(var, "1")  # one thread per job: J jobs share the cores, not J x cores
     proc = subprocess.run(argv, env=env)
     if proc.returncode != 0:

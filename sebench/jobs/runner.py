@@ -203,7 +203,8 @@ def job_env(spec):
     env = dict(os.environ)
     threads = str(spec.options.get("num_threads", 1))
     # One thread per job unless asked otherwise: N jobs x M BLAS threads oversubscribes cores.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    from sebench.jobs import THREAD_VARS
+    for var in THREAD_VARS:
         env[var] = threads
     return env
 
