@@ -28,6 +28,10 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
 	@printf '[install]\nconstraint = %s\n' "$(abspath $(VENV))/constraints.txt" > $(VENV)/pip.conf
 	$(PIP) install -q --upgrade pip setuptools wheel
+	@# pesq ships only an sdist without pyproject.toml: its build needs numpy and
+	@# Cython importable (setup_requires cannot be met in an isolated build), so
+	@# install them first and build without isolation.
+	$(PIP) install -q numpy cython
 	$(PIP) install -q "torch==$(TORCH_VERSION)" -c $(VENV)/constraints.txt
 	$(PIP) install -q --no-build-isolation -e ".[dev]" -c $(VENV)/constraints.txt
 	@$(PY) -c "import torch; assert torch.__version__.split('+')[0] == '$(TORCH_VERSION)', torch.__version__"
