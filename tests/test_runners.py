@@ -11,6 +11,7 @@ from sebench.jobs.runner import parse_args, read_footer
 from sebench.jobs.scheduler import map_options, parse_conf
 
 UTILS = REPO / "utils"
+pytestmark = pytest.mark.timeout(60)  # a runner waiting on a job that never ends
 
 
 def runner(name, *args, cwd, env=None):

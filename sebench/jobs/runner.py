@@ -78,7 +78,8 @@ options:
 HUP, INT or TERM stops the jobs (run.pl) or cancels the array job (slurm.pl, queue.pl);
 the jobs' logs get their footers, so --pick failed re-runs them.
 environment:
-  SEBENCH_POLL_INTERVAL seconds between scheduler queries while waiting (default 10)
+  SEBENCH_POLL_INTERVAL longest wait in seconds between two scheduler queries (default 10;
+                        the first comes after 0.5 s, then each wait is 1.5 times longer)
 example:
   {runner} --max-jobs-run 4 JOB=1:8 exp/log/score.JOB.log sebench score --enh data/split8/JOB ...
 """

@@ -9,8 +9,8 @@ config file in Kaldi's format (``conf/slurm.conf``, ``conf/queue.conf``)::
     option gpu=* -p gpu --gres=gpu:$0
     default gpu=0
 
-The runner submits one array job, waits for it (polling every ``SEBENCH_POLL_INTERVAL``
-seconds, default 10), then reads every task's log footer, so an exit code is never lost; a
+The runner submits one array job, waits for it (polling after 0.5 s, then less and less
+often, at most every ``SEBENCH_POLL_INTERVAL`` seconds, default 10), then reads every task's log footer, so an exit code is never lost; a
 task with no footer or a failing one is reported with the scheduler's own state for it.
 """
 import os
@@ -218,6 +218,7 @@ class Scheduler:
         """Poll until the job has left the queue. A failing query is no answer: keep
         polling (tasks may still run), and say so; a long wait prints the pending reason."""
         interval = float(os.environ.get("SEBENCH_POLL_INTERVAL", "10"))
+        delay = min(interval, 0.5)  # short jobs come back fast; long ones are polled gently
         pending_since = error_since = None
         told = (None, 0.0)  # (what was said, when)
         while True:
@@ -239,7 +240,8 @@ class Scheduler:
                     say(f"{spec.runner}: job {job_id} has task(s) pending for "
                         f"{now - pending_since:.0f} s, reason: {', '.join(state.pending)}")
                     told = (state.pending, now)
-            time.sleep(interval)
+            time.sleep(delay)
+            delay = min(interval, delay * 1.5)
 
 
 class Slurm(Scheduler):
