@@ -10,7 +10,7 @@
 #                                     eval "$(utils/slurm_localhost.sh env)"; sinfo
 #
 # Everything lives in one folder (SEBENCH_SLURM_DIR, default /tmp/sebench-slurm): slurm.conf,
-# the munge key and socket, state, logs, PIDs. Nothing is written to /etc, no systemd or
+# the munge key and socket, state, logs, PIDs. The cluster writes nothing to /etc, no systemd or
 # cgroups are needed, and several clusters can run at once (each picks free ports), so the
 # test suite never disturbs a cluster a person started. Settings (environment):
 #   SEBENCH_SLURM_DIR     the folder above
@@ -53,7 +53,7 @@ install_if_missing() {
   fi
   local ok=1
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-      --no-install-recommends $packages; } > "$dir/apt.log" 2>&1 || ok=""
+      -o DPkg::Lock::Timeout=300 --no-install-recommends $packages; } > "$dir/apt.log" 2>&1 || ok=""
   [ -n "$own_policy" ] && rm -f "$policy"
   [ -n "$ok" ] || cannot "apt-get install $packages failed: $(tail -n 3 "$dir/apt.log" | tr '\n' ' ')"
 }
@@ -172,7 +172,7 @@ cmd_start() {
     --log-file="$dir/munged.log" --seed-file="$dir/munge/munged.seed"
   for _ in $(seq 1 50); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.1; done
   [ -S "$dir/munge/munge.socket" ] || { cmd_stop; die "munged did not start: $(tail -n 3 "$dir/munged.out" "$dir/munged.log" 2>/dev/null)"; }
-  start_daemon slurmctld slurmctld -D -i -f "$dir/slurm.conf"
+  start_daemon slurmctld slurmctld -D -c -f "$dir/slurm.conf"  # -c: no jobs from a previous run
   start_daemon slurmd slurmd -D -N "$node" -f "$dir/slurm.conf"
   wait_idle
   echo "slurm_localhost.sh: node $node idle ($cpus CPUs, $mem_mb MB); $dir" >&2
@@ -221,5 +221,5 @@ case ${1:-} in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) echo "export SLURM_CONF=$dir/slurm.conf" ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; exit $? ;;
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; exit $? ;;
 esac
