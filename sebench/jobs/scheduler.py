@@ -10,8 +10,9 @@ config file in Kaldi's format (``conf/slurm.conf``, ``conf/queue.conf``)::
     default gpu=0
 
 The runner submits one array job, waits for it (polling after 0.5 s, then less and less
-often, at most every ``SEBENCH_POLL_INTERVAL`` seconds, default 10), then reads every task's log footer, so an exit code is never lost; a
-task with no footer or a failing one is reported with the scheduler's own state for it.
+often, at most every ``SEBENCH_POLL_INTERVAL`` seconds, default 10), then reads every task's
+log footer, so an exit code is never lost; a failed task, with or without a footer (killed,
+out of memory, timed out), is reported with the scheduler's own state for it.
 """
 import os
 import re
