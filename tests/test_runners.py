@@ -261,7 +261,7 @@ def test_slurm_pl_keeps_polling_when_squeue_fails(standins):
         echo "squeue $*" >> "$STANDIN_LOG"
         n=$(grep -c '^squeue' "$STANDIN_LOG")
         case $n in
-          1|2) echo "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2; exit 1 ;;
+          1|2) echo "slurm_load_jobs error: Unable to contact slurm controller" >&2; exit 1 ;;
           3) echo "RUNNING|None" ;;
         esac
         exit 0
@@ -287,7 +287,8 @@ def test_slurm_pl_reads_state_from_scontrol_first(standins):
         echo "scontrol $*" >> "$STANDIN_LOG"
         [ "$1" = show ] && exit 0
         echo "JobId=4243 ArrayJobId=4242 ArrayTaskId=1 JobState=COMPLETED Reason=None ExitCode=0:0"
-        echo "JobId=4244 ArrayJobId=4242 ArrayTaskId=2 JobState=TIMEOUT Reason=TimeLimit ExitCode=0:15"
+        echo "JobId=4244 ArrayJobId=4242 ArrayTaskId=2 JobState=TIMEOUT Reason=TimeLimit" \
+             "ExitCode=0:15"
     """)
     out = runner("slurm.pl", "JOB=1:2", "log/k.JOB.log", "echo hi",
                  cwd=work, env=dict(env, STANDIN_SKIP_TASK="2"))

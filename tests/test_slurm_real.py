@@ -92,7 +92,8 @@ def test_status_names_the_daemons_and_the_idle_node(cluster):
 def test_array_round_trip_failure_and_pick_failed(cluster, tmp_path):
     t0 = time.time()
     out = cluster.slurm_pl("JOB=1:4", "log/ok.JOB.log",
-                           "echo task JOB on $SLURM_CLUSTER_NAME $SLURM_ARRAY_TASK_ID", cwd=tmp_path)
+                           "echo task JOB on $SLURM_CLUSTER_NAME $SLURM_ARRAY_TASK_ID",
+                           cwd=tmp_path)
     round_trip = time.time() - t0
     assert out.returncode == 0, out.stderr
     assert re.search(r"submitted job (\d+) \(4 task", out.stderr)

@@ -55,7 +55,8 @@ install_if_missing() {
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
       -o DPkg::Lock::Timeout=300 --no-install-recommends $packages; } > "$dir/apt.log" 2>&1 || ok=""
   [ -n "$own_policy" ] && rm -f "$policy"
-  [ -n "$ok" ] || cannot "apt-get install $packages failed: $(tail -n 3 "$dir/apt.log" | tr '\n' ' ')"
+  [ -n "$ok" ] || cannot "apt-get install $packages failed:" \
+    "$(tail -n 3 "$dir/apt.log" | tr '\n' ' ')"
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -116,7 +117,8 @@ KillWait=2
 InactiveLimit=0
 MinJobAge=300
 MaxArraySize=1001
-NodeName=$node NodeHostname=$(hostname -s) NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$node NodeHostname=$(hostname -s) NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb \
+  State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
 }
@@ -150,7 +152,8 @@ wait_idle() {
     sleep 0.5
   done
   echo "slurm_localhost.sh: node not idle (state '${state:-none}'); last log lines:" >&2
-  tail -n 5 "$dir"/munged.log "$dir"/slurmctld.log "$dir"/slurmd.log "$dir"/*.out >&2 2>/dev/null || true
+  tail -n 5 "$dir"/munged.log "$dir"/slurmctld.log "$dir"/slurmd.log "$dir"/*.out >&2 \
+    2>/dev/null || true
   cmd_stop >/dev/null 2>&1 || true
   die "the cluster did not start"
 }
@@ -159,7 +162,7 @@ cmd_start() {
   mkdir -p "$dir"
   chmod 755 "$dir"
   if [ -n "$(live_pids)" ]; then
-    [ "$(node_state)" = idle ] || [ -n "$(node_state)" ] || die "daemons of $dir run but the node does not answer; stop first"
+    [ -n "$(node_state)" ] || die "daemons of $dir run but the node does not answer; stop first"
     echo "slurm_localhost.sh: already running in $dir" >&2
     return 0
   fi
@@ -171,7 +174,10 @@ cmd_start() {
     --key-file="$dir/munge/munge.key" --pid-file="$dir/munge/munged.pid" \
     --log-file="$dir/munged.log" --seed-file="$dir/munge/munged.seed"
   for _ in $(seq 1 50); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.1; done
-  [ -S "$dir/munge/munge.socket" ] || { cmd_stop; die "munged did not start: $(tail -n 3 "$dir/munged.out" "$dir/munged.log" 2>/dev/null)"; }
+  if [ ! -S "$dir/munge/munge.socket" ]; then
+    cmd_stop
+    die "munged did not start: $(tail -n 3 "$dir/munged.out" "$dir/munged.log" 2>/dev/null)"
+  fi
   start_daemon slurmctld slurmctld -D -c -f "$dir/slurm.conf"  # -c: no jobs from a previous run
   start_daemon slurmd slurmd -D -N "$node" -f "$dir/slurm.conf"
   wait_idle
@@ -221,5 +227,6 @@ case ${1:-} in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) echo "export SLURM_CONF=$dir/slurm.conf" ;;
-  *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; exit $? ;;
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
+     [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; exit $? ;;
 esac
