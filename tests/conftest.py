@@ -19,7 +19,7 @@ os.environ.setdefault("SEBENCH_NO_PROGRESS", "1")
 # its users need nothing). A fast-tier test that takes over FAST_TIER_SECONDS is named at
 # the end of every run: mark it slow, or make it faster. Every test has a timeout
 # (setup.cfg's default; @pytest.mark.timeout(S) sets a tighter one).
-SLOW_FIXTURES = {"paired_data", "trained_exp"}
+SLOW_FIXTURES = {"paired_data", "trained_exp", "quality_data", "rirs", "sources"}
 FAST_TIER_SECONDS = 2.0
 _too_slow_for_fast_tier = {}
 
