@@ -329,12 +329,13 @@ def test_slurm_pl_refuses_arrays_beyond_max_array_size(standins):
 
 def test_scheduler_wait_reports_pending_reason(monkeypatch, capsys):
     from sebench.jobs import scheduler
-    answers = [scheduler.Poll(pending=["Resources"])] * 3 + [scheduler.Poll(done=True)]
-    monkeypatch.setattr(scheduler, "PENDING_NOTICE", 0.02)
     monkeypatch.setenv("SEBENCH_POLL_INTERVAL", "0.015")
+    spec = parse_args(["JOB=1:2", "l.JOB.log", "true"], "slurm.pl")
     slurm = scheduler.Slurm()
-    monkeypatch.setattr(slurm, "poll", lambda job_id: answers.pop(0))
-    slurm.wait(parse_args(["JOB=1:2", "l.JOB.log", "true"], "slurm.pl"), "77")
-    err = capsys.readouterr().err
-    assert "job 77 has task(s) pending for" in err and "reason: Resources" in err
-    assert err.count("pending for") == 1  # said once while the reason stays the same
+    for notice, said in ((100.0, False), (0.02, True)):  # a short wait is not worth a word
+        answers = [scheduler.Poll(pending=["Resources"])] * 3 + [scheduler.Poll(done=True)]
+        monkeypatch.setattr(scheduler, "PENDING_NOTICE", notice)
+        monkeypatch.setattr(slurm, "poll", lambda job_id: answers.pop(0))
+        slurm.wait(spec, "77")
+        err = capsys.readouterr().err
+        assert ("job 77 has task(s) pending for" in err and "reason: Resources" in err) == said
