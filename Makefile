@@ -1,6 +1,7 @@
 # sebench: two commands set everything up on a fresh machine.
-#   make demo   install, then run egs/mini/se1 from scratch
-#   make test   install, then run the whole test suite
+#   make demo       install, then run egs/mini/se1 from scratch
+#   make test       install, then run the whole test suite (lint first)
+#   make test-fast  the unit tier (tests not marked slow), under a minute
 SHELL := /bin/bash
 PYTHON ?= python3
 TORCH_VERSION ?= 2.13.0
@@ -10,36 +11,45 @@ PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed-torch$(TORCH_VERSION)
 
-.PHONY: install test demo clean-venv help
+.PHONY: install test test-fast lint demo clean-venv help
 
 help:
-	@echo "make install   create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
-	@echo "make test      install if needed, then run the test suite"
-	@echo "make demo      install if needed, then run the mini recipe end to end"
+	@echo "make install    create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
+	@echo "make test       install if needed, then lint and run the whole test suite"
+	@echo "make test-fast  the unit tier only (tests not marked slow), under a minute"
+	@echo "make demo       install if needed, then run the mini recipe end to end"
 
 install: $(STAMP)
 
 # The stamp depends on everything that changes what gets installed, so a second
 # `make install` with nothing changed is a no-op.
-$(STAMP): setup.cfg pyproject.toml Makefile
+$(STAMP): setup.cfg pyproject.toml Makefile utils/check_system.sh
+	@utils/check_system.sh $(PYTHON)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# The constraints file pins torch for every later pip call in this venv too
 	@# (pip reads $(VENV)/pip.conf), so no dependency can pull a CUDA build.
 	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
 	@printf '[install]\nconstraint = %s\n' "$(abspath $(VENV))/constraints.txt" > $(VENV)/pip.conf
-	$(PIP) install -q --upgrade pip setuptools wheel
-	@# pesq ships only an sdist without pyproject.toml: its build needs numpy and
-	@# Cython importable (setup_requires cannot be met in an isolated build), so
-	@# install them first and build without isolation.
-	$(PIP) install -q numpy cython
+	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "torch==$(TORCH_VERSION)" -c $(VENV)/constraints.txt
-	$(PIP) install -q --no-build-isolation -e ".[dev]" -c $(VENV)/constraints.txt
+	@# Every source package builds in pip's isolated build environment from what it
+	@# declares. pesq (an sdist without pyproject.toml) declares numpy and Cython in
+	@# setup_requires, which setuptools' build backend hands to pip, so no build step
+	@# depends on what happens to be installed in the venv (or cached) already.
+	$(PIP) install -q -e ".[dev]" -c $(VENV)/constraints.txt
 	@$(PY) -c "import torch; assert torch.__version__.split('+')[0] == '$(TORCH_VERSION)', torch.__version__"
 	@rm -f $(VENV)/.installed-torch*
 	@touch $@
 
-test: install
+test: install lint
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+# The edit loop: tests not marked slow (see tests/conftest.py), each stopped after 60 s.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" --timeout 60 $(PYTEST_ARGS) tests
+
+lint: install
+	$(VENV)/bin/ruff check sebench tests
 
 demo: install
 	cd egs/mini/se1 && ./run.sh

@@ -12,6 +12,39 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 os.environ.setdefault("SEBENCH_NO_PROGRESS", "1")
 
+# --- test tiers -------------------------------------------------------------------------
+# `make test` runs every test; `make test-fast` runs the unit tier: the tests not marked
+# slow. A test is slow when it has @pytest.mark.slow (a whole module: pytestmark =
+# pytest.mark.slow) or uses one of SLOW_FIXTURES (expensive session data, marked here, so
+# its users need nothing). A fast-tier test that takes over FAST_TIER_SECONDS is named at
+# the end of every run: mark it slow, or make it faster. Every test has a timeout
+# (setup.cfg's default; @pytest.mark.timeout(S) sets a tighter one).
+SLOW_FIXTURES = {"paired_data", "trained_exp", "quality_data", "rirs", "sources"}
+FAST_TIER_SECONDS = 2.0
+_too_slow_for_fast_tier = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_logreport(report):
+    if report.when in ("setup", "call") and "slow" not in report.keywords:
+        _too_slow_for_fast_tier[report.nodeid] = (_too_slow_for_fast_tier.get(report.nodeid, 0)
+                                                  + report.duration)
+
+
+def pytest_terminal_summary(terminalreporter):
+    slow = sorted(((t, nodeid) for nodeid, t in _too_slow_for_fast_tier.items()
+                   if t > FAST_TIER_SECONDS), reverse=True)
+    if slow:
+        terminalreporter.section("fast-tier tests over %.0f s (mark them @pytest.mark.slow)"
+                                 % FAST_TIER_SECONDS)
+        for t, nodeid in slow:
+            terminalreporter.write_line(f"{t:6.1f} s  {nodeid}")
+
 
 @pytest.fixture
 def shared_data():

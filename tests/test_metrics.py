@@ -25,6 +25,7 @@ def add_noise(x, snr_db, seed=1):
     return (x + n).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_pesq_conformance_voip_8k(shared_data):
     conf = shared_data / "pesq_conformance"
     rows = list(csv.DictReader(open(conf / "pairs_voip_8k.csv")))
@@ -105,6 +106,7 @@ def test_expand_groups_and_unknown():
         expand("pesq")
 
 
+@pytest.mark.slow
 def test_dnsmos_deterministic_falls_with_noise_and_covers_tail():
     from sebench.metrics.dnsmos import DNSMOS, get_dnsmos
     m = get_dnsmos()
@@ -170,6 +172,7 @@ def syllabic_noise(seconds=3.0, fs=16000, seed=0):
     return np.random.default_rng(seed).standard_normal(t.size) * envelope
 
 
+@pytest.mark.slow
 def test_srmr_falls_with_reverberation_and_is_gain_invariant():
     from sebench.metrics.srmr import srmr
     x = syllabic_noise()
@@ -185,6 +188,7 @@ def test_srmr_falls_with_reverberation_and_is_gain_invariant():
         srmr(np.zeros(16000), 16000)
 
 
+@pytest.mark.slow
 def test_srmr_on_real_speech(shared_data):
     from sebench.metrics.srmr import srmr
     clean_dir = shared_data / "vbd_test_subset" / "clean"
@@ -198,6 +202,7 @@ def test_srmr_on_real_speech(shared_data):
         assert resampled == pytest.approx(dry, rel=0.05)
 
 
+@pytest.mark.slow
 def test_dnsmos_log_mel_matches_librosa():
     """DNSMOS's P.808 input is defined by librosa calls; ours avoids importing librosa."""
     import librosa
@@ -213,6 +218,7 @@ def test_dnsmos_log_mel_matches_librosa():
     assert np.max(np.abs(ours - ref)) < 1e-4
 
 
+@pytest.mark.slow
 def test_bss_eval_matches_fast_bss_eval():
     """Our numpy BSS-eval against fast_bss_eval (torch backend), an independent implementation."""
     fast_bss_eval = pytest.importorskip("fast_bss_eval")

@@ -13,6 +13,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_shapes_and_gradients(name):
     torch.manual_seed(0)
@@ -71,6 +72,7 @@ def test_gru_streaming_equals_offline():
     torch.testing.assert_close(torch.cat(parts, -1), offline, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_dprnn_exposes_its_encoder_for_branches():
     model = build_model(dict(name="dprnn", **TINY["dprnn"]))
     mix, encoded = model.encode(torch.randn(2, 4000))

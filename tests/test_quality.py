@@ -88,6 +88,7 @@ def test_cnn_predictor_fits_and_labels_other_dirs(cnn_qp, quality_data, tmp_path
     assert len(DataDir(out).read("utt2mos_pred")) == 5
 
 
+@pytest.mark.slow
 def test_label_scales_and_human_mos_csv(tmp_path):
     for norm in ("linear", "sigmoid"):
         scale = LabelScale(norm, 1.0, 5.0)

@@ -30,6 +30,7 @@ def read_scores(out):
         return {r["key"]: r for r in csv.DictReader(f)}
 
 
+@pytest.mark.slow
 def test_score_with_noisy_delta_and_outputs(test_set, tmp_path):
     root, d = test_set
     env_cache = tmp_path / "cache"
@@ -53,6 +54,7 @@ def test_score_with_noisy_delta_and_outputs(test_set, tmp_path):
     assert {p: p.stat().st_mtime for p in env_cache.rglob("*.json")} == before
 
 
+@pytest.mark.slow
 def test_sharded_equals_unsharded(test_set, tmp_path):
     root, d = test_set
     run_cli("score", "--enh", root / "enh", "--ref", d.path, "--metrics", "stoi,sisdr,csig",
@@ -106,6 +108,7 @@ def test_robustness_cases_become_nan_with_reasons(test_set, tmp_path):
     assert proc.returncode == 1 and "every utterance failed" in proc.stderr
 
 
+@pytest.mark.slow
 def test_nonintrusive_dnsmos_without_reference(test_set, tmp_path):
     root, _ = test_set
     run_cli("score", "--enh", root / "noisy", "--metrics", "nonintrusive,sisdr", "--out",
@@ -124,6 +127,7 @@ def _keys(tmp_path, keys):
     return path
 
 
+@pytest.mark.slow
 def test_score_stats_accuracy_and_wilcoxon(tmp_path):
     from scipy.stats import pearsonr, spearmanr, wilcoxon
     rng = np.random.default_rng(0)

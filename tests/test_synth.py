@@ -15,6 +15,7 @@ from sebench.synth.espeak import synthesize
 from sebench.synth.text import sentence
 
 
+@pytest.mark.slow
 def test_espeak_speech_is_reproducible_with_plausible_f0(tmp_path):
     text = "The quiet student polished the shiny brass kettle before sunrise."
     a, fs = synthesize(text, "en-us+m3", 160, 40, 50)
@@ -60,6 +61,7 @@ def test_noise_colours_have_their_slopes():
         assert abs(ratio - lo_minus_hi) < 3.5, (kind, ratio)
 
 
+@pytest.mark.slow
 def test_synth_corpus_cli(tmp_path):
     out = tmp_path / "corpus"
     run_cli("synth-corpus", "--out", out, "--config", REPO / "conf/synth/tiny.yaml",

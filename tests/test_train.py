@@ -149,6 +149,7 @@ def test_missing_clean_scp_is_a_clear_error(paired_data, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(120, func_only=True)  # a hung rendezvous fails in 2 min, not 5
 def test_ddp_two_cpu_processes_follow_single_process(paired_data, tmp_path):
     common = ("--train.max_steps", 4, "--train.epochs", 0, "--train.valid_every", 4,
               "--device", "cpu", "--optim.se.lr", 3e-3)

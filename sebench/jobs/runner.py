@@ -23,6 +23,10 @@ GENERIC_OPTIONS = ("max_jobs_run", "mem", "gpu", "num_threads", "time")
 _FOOTER_RE = re.compile(r"^# Ended \(code (-?\d+)\)")
 TAIL_LINES = 20
 MAX_TAILS = 5
+#: seconds a stopped job gets between SIGTERM and SIGKILL
+KILL_GRACE = 5.0
+#: closing the terminal, Ctrl-C, kill: the runner stops (or cancels) its jobs on each
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
 
 
 class RunnerError(Exception):
@@ -60,9 +64,10 @@ class JobSpec:
 
 USAGE = """usage: {runner} [options] [JOB=1:N] LOG COMMAND [ARGS...]
 Runs COMMAND (JOB replaced by 1..N) with its output in LOG (JOB replaced too).
+JOB is replaced as plain text everywhere in the command line, inside quotes too.
 options:
   --max-jobs-run N      at most N jobs at once
-  --mem SIZE            memory per job (schedulers; run.pl ignores it)
+  --mem SIZE            memory per job, whatever --num-threads (schedulers; run.pl ignores it)
   --gpu N               GPUs per job (schedulers; run.pl ignores it)
   --num-threads T       threads per job (sets OMP_NUM_THREADS/MKL_NUM_THREADS)
   --time HH:MM:SS       time limit per job (schedulers)
@@ -70,6 +75,11 @@ options:
                         failed: re-run only jobs whose log has no footer or a non-zero code;
                         incomplete: only jobs whose log has no footer
   --config FILE         option mapping for schedulers (conf/slurm.conf, conf/queue.conf)
+HUP, INT or TERM stops the jobs (run.pl) or cancels the array job (slurm.pl, queue.pl);
+the jobs' logs get their footers, so --pick failed re-runs them.
+environment:
+  SEBENCH_POLL_INTERVAL longest wait in seconds between two scheduler queries (default 10;
+                        the first comes after 0.5 s, then each wait is 1.5 times longer)
 example:
   {runner} --max-jobs-run 4 JOB=1:8 exp/log/score.JOB.log sebench score --enh data/split8/JOB ...
 """
@@ -179,6 +189,15 @@ def log_tail(log, lines=TAIL_LINES):
     return body[-lines:]
 
 
+def say(message):
+    """A line on stderr; a closed terminal (the runner got SIGHUP) must not stop the runner."""
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def report(spec, results, stream=sys.stderr, extra=None):
     """Print a summary of failed jobs with the tail of their logs; returns the exit code."""
     failed = [(i, c) for i, c in sorted(results.items()) if c != 0]
@@ -213,7 +232,7 @@ def run_local(spec):
     """Run the selected jobs on this machine, at most --max-jobs-run at once."""
     selected = select_jobs(spec)
     if not selected:
-        print(f"{spec.runner}: nothing to do: no job matches --pick {spec.pick}", file=sys.stderr)
+        say(f"{spec.runner}: nothing to do: no job matches --pick {spec.pick}")
         return 0
     max_jobs = int(spec.options.get("max_jobs_run", os.cpu_count() or 1))
     threads = spec.options.get("num_threads", 1)
@@ -237,29 +256,52 @@ def run_local(spec):
         fh.close()
         results[i] = code
 
-    def stop_all(signum, _frame):
+    stop = []  # the signal that asked us to stop; the handler only records it, so a job is
+    # never half-started when the stopping begins
+
+    def stop_all(signum):
+        # Kaldi's run.pl contract: jobs never outlive their runner, and every started job's
+        # log ends with a footer (code 128 + signal), so --pick failed re-runs them
+        for i in list(running):
+            code = running[i][0].poll()
+            if code is not None:  # ended by itself just now: its own code
+                finish(i, code if code >= 0 else 128 - code)
+        for i in running:
+            try:
+                os.killpg(running[i][0].pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + KILL_GRACE
         for i in list(running):
             proc = running[i][0]
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+                proc.wait(timeout=max(0.0, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
             finish(i, 128 + signum)
-        print(f"{spec.runner}: interrupted; killed the running jobs", file=sys.stderr)
-        sys.exit(128 + signum)
+        say(f"{spec.runner}: interrupted ({signal.Signals(signum).name}); stopped the running "
+            f"jobs" + (f", {len(pending)} never started" if pending else ""))
+        return 128 + signum
 
-    old = {s: signal.signal(s, stop_all) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, lambda signum, _frame: stop.append(signum)) for s in STOP_SIGNALS}
     try:
-        while pending or running:
-            while pending and len(running) < max_jobs:
+        while (pending or running) and not stop:
+            while pending and len(running) < max_jobs and not stop:
                 start(pending.pop(0))
             for i in list(running):
                 code = running[i][0].poll()
                 if code is not None:
                     finish(i, code if code >= 0 else 128 - code)
-            if running:
+            if running and not stop:
                 time.sleep(0.05)
+        if stop:
+            for s in STOP_SIGNALS:  # a second Ctrl-C must not interrupt the cleanup
+                signal.signal(s, signal.SIG_IGN)
+            return stop_all(stop[0])
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
