@@ -2,7 +2,10 @@
 import os
 import sys
 
-from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+from sebench.cli.common import (add_config_options, bounded, command_line, make_parser,
+                                resolve_config)
+from sebench.config import AnyOf, OneOf, Range
+from sebench.errors import ConfigError
 
 EXAMPLE = """\
 sebench train --method supervised --train data/train --valid data/valid \\
@@ -18,7 +21,10 @@ DEFAULTS = {
     "loss": {"name": "mag_mse", "beta": 0.0, "stft": None},
     "data": {"segment": 3.0, "batch_size": 8, "num_workers": 0, "bucket_batches": 20,
              "valid_segment": None, "valid_batch_size": 1, "valid_max_utts": 200,
-             "norm_utts": 200},
+             "norm_utts": 200,
+             "max_seconds": None,    # cap on a training crop even when segment is null (memory)
+             "channel": None,        # multi-channel files: None refuses, an index or 'mean'
+             "skip_bad": False},     # leave out files the scan finds unusable (else an error)
     # one optimiser per name a method declares (se, d, q); `se` is the default for all
     "optim": {"__free__": True, "se": {"__free__": True, "type": "adam", "lr": 1.0e-3}},
     "scheduler": {"kind": "constant", "factor": 0.5, "patience": 5, "min_lr": 0.0,
@@ -29,6 +35,55 @@ DEFAULTS = {
               "best_mode": "min", "average_nbest": 1, "valid_metrics": "",
               "valid_metric_utts": 8},
 }
+
+
+def _best_by(value):
+    if value == "valid_loss" or (value.startswith("metric:") and len(value) > 7):
+        return None
+    return "expected valid_loss or metric:NAME"
+
+
+#: value rules (sebench.config): checked with the types before anything is built or read
+CHECKS = {
+    "seed": Range(0),
+    "data.segment": Range(0, lo_open=True, none=True),
+    "data.batch_size": Range(1),
+    "data.num_workers": Range(0),
+    "data.bucket_batches": Range(1),
+    "data.valid_segment": Range(0, lo_open=True, none=True),
+    "data.valid_batch_size": Range(1),
+    "data.valid_max_utts": Range(1, none=True),
+    "data.norm_utts": Range(1),
+    "data.max_seconds": Range(0, lo_open=True, none=True),
+    "data.channel": AnyOf(Range(0, type=int), OneOf("mean"), none=True),
+    "loss.beta": Range(0),
+    "optim.se.lr": Range(0, lo_open=True),
+    "scheduler.factor": Range(0, 1, lo_open=True, hi_open=True),
+    "scheduler.patience": Range(0),
+    "scheduler.min_lr": Range(0),
+    "scheduler.step_size": Range(1),
+    "scheduler.gamma": Range(0, lo_open=True),
+    "scheduler.warmup": Range(0),
+    "train.epochs": Range(0),
+    "train.max_steps": Range(1, type=int, none=True),
+    "train.accum_grad": Range(1),
+    "train.grad_clip": Range(0, none=True),
+    "train.log_every": Range(1),
+    "train.valid_every": Range(1, type=int, none=True),
+    "train.checkpoint_every": Range(0, none=True),
+    "train.keep_checkpoints": Range(1),
+    "train.early_stop_patience": Range(1, type=int, none=True),
+    "train.best_by": _best_by,
+    "train.best_mode": OneOf("min", "max"),
+    "train.average_nbest": Range(1),
+    "train.valid_metric_utts": Range(1),
+}
+
+
+def check_schedule(cfg):
+    """Cross-checks the per-key rules cannot express."""
+    if not cfg["train"]["epochs"] and not cfg["train"]["max_steps"]:
+        raise ConfigError("option train.epochs: 0 needs train.max_steps (training would never end)")
 
 
 def build_parser(prog):
@@ -44,7 +99,7 @@ def build_parser(prog):
     p.add_argument("--exp", required=True, help="experiment dir")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--ngpu", type=int, default=1, help="processes (GPUs) for DDP via torchrun; "
+    p.add_argument("--ngpu", type=bounded(int, 1), default=1, help="processes (GPUs) for DDP via torchrun; "
                                                        "on a CPU-only machine gloo processes")
     p.add_argument("--force", action="store_true", help="retrain even if the experiment finished")
     add_config_options(p)
@@ -53,8 +108,10 @@ def build_parser(prog):
 
 def run(args, rest):
     from sebench import config as cfgmod
-    from sebench.errors import ConfigError
 
+    flags = [("method", "method"), ("seed", "seed")]
+    cfg = resolve_config(DEFAULTS, args, rest, flags, CHECKS)   # bad values fail before torchrun
+    check_schedule(cfg)
     if args.ngpu > 1 and "WORLD_SIZE" not in os.environ:
         import subprocess
         from sebench.train.distributed import torchrun_argv
@@ -62,8 +119,6 @@ def run(args, rest):
         i = argv.index("--ngpu")
         argv = argv[:i] + argv[i + 2:]
         return subprocess.call(torchrun_argv(args.ngpu, argv + ["--ngpu", "1"]))
-    flags = [("method", "method"), ("seed", "seed")]
-    cfg = resolve_config(DEFAULTS, args, rest, flags)
     if args.model_config:
         cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.model_config), cfg["model"], strict=False)
     if not cfg["model"].get("name"):

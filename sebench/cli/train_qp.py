@@ -16,7 +16,9 @@ def _defaults():
     import copy
     cfg = copy.deepcopy(DEFAULTS)
     cfg["method"] = "qp"
-    cfg["data"].update(segment=None, batch_size=4)       # whole utterances: labels are per utterance
+    # whole utterances (labels are per utterance), but a random max_seconds crop of longer
+    # ones: memory is bounded by batch_size x max_seconds, not by the longest file
+    cfg["data"].update(segment=None, batch_size=4, max_seconds=10.0)
     cfg["train"].update(epochs=20, amp=False)
     return cfg
 
@@ -49,7 +51,9 @@ def run(args, rest):
     from sebench.train.export import load_model
     from sebench.utils.fileio import atomic_write_text
 
-    cfg = resolve_config(_defaults(), args, rest, [("method", "method"), ("seed", "seed")])
+    from sebench.cli.train import CHECKS, check_schedule
+    cfg = resolve_config(_defaults(), args, rest, [("method", "method"), ("seed", "seed")], CHECKS)
+    check_schedule(cfg)
     cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.qp_config), cfg["model"], strict=False)
     cfg["model"]["kind"] = "predictor"
     if args.label:
