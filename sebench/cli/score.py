@@ -95,10 +95,8 @@ def run(args, rest):
     if args.rows_out or nj == 1:
         rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
         if args.rows_out:
-            with open(args.rows_out + ".tmp", "w") as f:
-                for r in rows:
-                    f.write(json.dumps(r) + "\n")
-            os.replace(args.rows_out + ".tmp", args.rows_out)
+            from sebench.utils.fileio import atomic_write_text
+            atomic_write_text(args.rows_out, "".join(json.dumps(r) + "\n" for r in rows))
             return 0
     else:
         split = os.path.join(args.out, f"split{nj}")

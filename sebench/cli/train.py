@@ -57,7 +57,7 @@ CHECKS = {
     "data.max_seconds": Range(0, lo_open=True, none=True),
     "data.channel": AnyOf(Range(0, type=int), OneOf("mean"), none=True),
     "loss.beta": Range(0),
-    "optim.se.lr": Range(0, lo_open=True),
+    "optim.se.lr": Range(0),
     "scheduler.factor": Range(0, 1, lo_open=True, hi_open=True),
     "scheduler.patience": Range(0),
     "scheduler.min_lr": Range(0),

@@ -68,7 +68,8 @@ def run(args, rest):
     out = os.path.join(args.exp, "test_" + os.path.basename(os.path.normpath(args.test)))
     os.makedirs(out, exist_ok=True)
     pred_file = os.path.join(out, f"utt2{label}_pred")
-    write_kv(pred_file, {k: f"{v:.4f}" for k, v in predict(q, args.test).items()})
+    scores = predict(q, args.test, window_seconds=cfg["data"]["max_seconds"])
+    write_kv(pred_file, {k: f"{v:.4f}" for k, v in scores.items()})
     true_file = os.path.join(args.test, f"utt2{label}")
     if not os.path.isfile(true_file):
         print(f"predictions in {pred_file} ({true_file} absent: no accuracy)")
