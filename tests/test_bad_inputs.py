@@ -172,10 +172,9 @@ def test_enhance_removes_leftover_temporaries_of_a_killed_run(trained_exp, tmp_p
     inp = tmp_path / "in"
     write_wav(inp / "a.wav", tone(0.5, seed=1))
     out = tmp_path / "out"
-    run_cli("enhance", trained_exp, inp, "-o", out)
-    stale = out / ".a.wav.k1ll3d00.tmp.wav"
-    shutil.copy(out / "a.wav", stale)
-    run_cli("enhance", trained_exp, inp, "-o", out)      # everything finished: only a cleanup
+    write_wav(out / "a.wav", tone(0.5, seed=1))          # as a killed run left it: a finished
+    write_wav(out / ".a.wav.k1ll3d00.tmp.wav", tone(0.1))   # output and a temporary
+    run_cli("enhance", trained_exp, inp, "-o", out)      # nothing left to enhance: a cleanup
     assert sorted(os.listdir(out)) == ["a.wav", "wav.scp"]
 
 

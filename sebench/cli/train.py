@@ -91,7 +91,10 @@ def build_parser(prog):
                           "checkpoints every N steps, exact resume after a kill (rerun the same "
                           "command), validation loss and background metrics, best/n-best "
                           "checkpoints, CSV and TensorBoard logs. The experiment dir ends with "
-                          "model/ for `sebench enhance`.", EXAMPLE)
+                          "model/ for `sebench enhance`. Every data file is read once before the "
+                          "first step (cached): NaN/inf, truncated, wrong-rate or multi-channel "
+                          "files are an error naming them (--data.skip_bad true leaves them out; "
+                          "--data.channel N|mean reads multi-channel files).", EXAMPLE)
     p.add_argument("--method", help="training method (supervised, ...)")
     p.add_argument("--train", required=True, help="training data dir")
     p.add_argument("--valid", help="validation data dir")

@@ -27,7 +27,10 @@ def build_parser(prog):
     p = make_parser(prog, "Train a non-intrusive quality predictor (cnn, blstm, cnn_blstm, "
                           "pesqnet) on utt2<label> of a data dir with the shared trainer "
                           "(method qp, or robust_q for adversarial training with Algorithm 1). "
-                          "With --test, predictions and LCC/SRCC/MSE/MAE with a scatter plot.",
+                          "With --test, predictions and LCC/SRCC/MSE/MAE with a scatter plot. "
+                          "Files longer than data.max_seconds (10) are randomly cropped for "
+                          "training and scored as the mean over windows of that length, so "
+                          "memory stays bounded by batch_size x max_seconds.",
                     EXAMPLE)
     p.add_argument("--train", required=True, help="labelled training data dir")
     p.add_argument("--valid", help="labelled validation data dir")
