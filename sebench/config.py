@@ -25,6 +25,8 @@ sub-config, e.g. a training method's options)::
               "snrs": ListOf(Range(), none=True)}
     cfg = resolve(DEFAULTS, config_file, flags, overrides, checks=CHECKS)
 
+Shared rules: ``COUNT`` (>= 1), ``NON_NEGATIVE``, ``OPTIONAL_SECONDS`` (> 0 or null),
+``OPTIONAL_STEPS`` (integer >= 1 or null), ``CHANNEL`` (index, 'mean' or null).
 A rule is any callable ``rule(value) -> None | str`` (the string says what is wrong); a
 rule's ``none`` attribute (default False) allows ``null``. Every failure is one
 :class:`~sebench.errors.ConfigError` line ``option KEY: PROBLEM``.
@@ -346,6 +348,14 @@ class AnyOf:
             return " or ".join(p.replace("expected ", "", 1) if i else p
                                for i, p in enumerate(problems))
         return None
+
+
+#: rules many commands share (rules hold no state, so one instance serves everywhere)
+COUNT = Range(1)                                          # batch sizes, jobs, intervals
+NON_NEGATIVE = Range(0)
+OPTIONAL_SECONDS = Range(0, lo_open=True, none=True)      # a length, or null for "whole"
+OPTIONAL_STEPS = Range(1, type=int, none=True)            # a step count, or null for "never"
+CHANNEL = AnyOf(Range(0, type=int), OneOf("mean"), none=True)   # null: mono required
 
 
 def _mark_free(node):

@@ -81,7 +81,8 @@ class Matrix:
         self.model = root / "model"
         self.sebench("train", "--train", base["data"], "--model-config",
                      REPO / "conf/models/cnn_blstm_tiny.yaml", "--exp", self.model,
-                     "--train.max_steps", 1, "--train.epochs", 0, "--data.batch_size", 2, check=True)
+                     "--train.max_steps", 1, "--train.epochs", 0, "--data.batch_size", 2,
+                     check=True)
 
     @staticmethod
     def _write(path, audio):

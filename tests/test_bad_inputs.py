@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -36,7 +35,8 @@ def make_dir(root, files, clean=False, labels=False):
     if clean:
         (root / "clean.scp").write_text(lines)
     if labels:
-        (root / "utt2mos").write_text("".join(f"{k} {1 + i % 5}\n" for i, k in enumerate(sorted(files))))
+        (root / "utt2mos").write_text("".join(f"{k} {1 + i % 5}\n"
+                                              for i, k in enumerate(sorted(files))))
     return root
 
 
@@ -80,8 +80,9 @@ def test_train_refuses_nan_file_before_any_step(tmp_path):
     files["inf"] = write_wav(tmp_path / "a" / "inf.wav", x, subtype="FLOAT")
     ddir = make_dir(tmp_path / "d", files, clean=True)
     exp = tmp_path / "exp"
-    proc = run_cli("train", "--train", ddir, "--model-config", REPO / "conf/models/cnn_blstm_tiny.yaml",
-                   "--exp", exp, "--train.epochs", 1, "--data.batch_size", 2, check=False,
+    proc = run_cli("train", "--train", ddir, "--model-config",
+                   REPO / "conf/models/cnn_blstm_tiny.yaml", "--exp", exp, "--train.epochs", 1,
+                   "--data.batch_size", 2, check=False,
                    env=dict(os.environ, SEBENCH_CACHE_DIR=str(tmp_path / "cache")))
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
@@ -284,8 +285,8 @@ def run_on_mount(target, disk, *args):
     where = shlex.quote(str(target))
     mount = (f"mount -t tmpfs -o size=1m tmpfs {where} && (head -c 2M /dev/zero > {where}/.fill; "
              "true)" if disk == "full" else f"mount -t tmpfs -o ro,size=64k tmpfs {where}")
-    cmd = (f"{mount} && exec "
-           + " ".join(shlex.quote(str(a)) for a in [sys.executable, "-m", "sebench.cli.main", *args]))
+    argv = [sys.executable, "-m", "sebench.cli.main", *args]
+    cmd = f"{mount} && exec " + " ".join(shlex.quote(str(a)) for a in argv)
     return subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True,
                           cwd=REPO)
 
@@ -347,7 +348,8 @@ def test_validate_reports_stereo_rate_truncation_and_nan(tmp_path):
     proc = run_cli("data", "validate", ddir, check=False)
     assert proc.returncode == 1
     assert "stereo.wav: has 2 channels" in proc.stdout
-    assert "cut.wav: truncated: the header declares 32000 bytes of audio, the file holds" in proc.stdout
+    assert ("cut.wav: truncated: the header declares 32000 bytes of audio, the file holds"
+            in proc.stdout)
     assert "mixed sample rates: 7 file(s) at 16000 Hz, 8000 Hz: 1 (e.g. 'rate8k')" in proc.stdout
     assert "non-finite" not in proc.stdout                           # headers cannot tell
     proc = run_cli("data", "validate", ddir, "--samples", "--fs", 16000, check=False,

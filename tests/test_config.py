@@ -53,7 +53,8 @@ def test_save_config_records_provenance(tmp_path):
 CHECKED = {"seed": 0, "data": {"batch_size": 8, "segment": 3.0, "channel": None},
            "subtype": "PCM_16", "snr_range": [-5.0, 20.0], "snrs": None, "model": {},
            "train": {"epochs": 10, "max_steps": None}}
-RULES = {"data.batch_size": config.Range(1), "data.segment": config.Range(0, lo_open=True, none=True),
+RULES = {"data.batch_size": config.Range(1),
+         "data.segment": config.Range(0, lo_open=True, none=True),
          "data.channel": config.AnyOf(config.Range(0, type=int), config.OneOf("mean"), none=True),
          "subtype": config.OneOf("PCM_16", "FLOAT"), "snr_range": config.Interval(),
          "snrs": config.ListOf(config.Range(), none=True), "train.epochs": config.Range(0),

@@ -3,7 +3,8 @@ import os
 
 from sebench.cli.common import (add_config_options, command_line, make_parser, number_list,
                                 resolve_config)
-from sebench.config import AnyOf, Interval, ListOf, OneOf, Range, Regex
+from sebench.config import (CHANNEL, COUNT, NON_NEGATIVE, OPTIONAL_SECONDS, OPTIONAL_STEPS,
+                            Interval, ListOf, OneOf, Range, Regex)
 
 EXAMPLE = """\
 sebench simulate --clean data/clean_train --noise data/noise_train --rir data/rirs \\
@@ -20,19 +21,19 @@ def _defaults():
 
 #: value rules (sebench.config), checked with the types before any audio is read
 CHECKS = {
-    "fs": Range(1), "num": Range(1, type=int, none=True), "seed": Range(0),
+    "fs": COUNT, "num": OPTIONAL_STEPS, "seed": NON_NEGATIVE,
     "snr_range": Interval(), "snrs": ListOf(Range(), none=True),
     "level_mode": OneOf("mixture_rms", "speech_active"), "level_range": Interval(),
-    "reverb_prob": Range(0, 1), "segment": Range(0, lo_open=True, none=True),
+    "reverb_prob": Range(0, 1), "segment": OPTIONAL_SECONDS,
     "clip_peak": Range(0, 1, lo_open=True), "dynamic_range_db": Range(0, lo_open=True, none=True),
     "noise_include": Regex(none=True), "noise_exclude": Regex(none=True),
-    "channel": AnyOf(Range(0, type=int), OneOf("mean"), none=True),
+    "channel": CHANNEL,
     "subtype": OneOf("PCM_16", "PCM_24", "PCM_32", "FLOAT"), "on_error": OneOf("fail", "skip"),
     "degrade.eq_bands": Interval(0), "degrade.eq_q": Interval(0), "degrade.eq_freq": Interval(0),
     "degrade.eq_gain_db": Interval(), "degrade.highpass_hz": Interval(0),
     "degrade.lowpass_prob": Range(0, 1), "degrade.lowpass_hz": Interval(0),
     "degrade.compress_ratio": Interval(1), "degrade.compress_threshold_db": Interval(hi=0),
-    "degrade.clip_fraction": Interval(0, 1), "nj": Range(1),
+    "degrade.clip_fraction": Interval(0, 1), "nj": COUNT,
 }
 
 

@@ -4,7 +4,8 @@ import sys
 
 from sebench.cli.common import (add_config_options, bounded, command_line, make_parser,
                                 resolve_config)
-from sebench.config import AnyOf, OneOf, Range
+from sebench.config import (CHANNEL, COUNT, NON_NEGATIVE, OPTIONAL_SECONDS, OPTIONAL_STEPS,
+                            OneOf, Range)
 from sebench.errors import ConfigError
 
 EXAMPLE = """\
@@ -45,38 +46,21 @@ def _best_by(value):
 
 #: value rules (sebench.config): checked with the types before anything is built or read
 CHECKS = {
-    "seed": Range(0),
-    "data.segment": Range(0, lo_open=True, none=True),
-    "data.batch_size": Range(1),
-    "data.num_workers": Range(0),
-    "data.bucket_batches": Range(1),
-    "data.valid_segment": Range(0, lo_open=True, none=True),
-    "data.valid_batch_size": Range(1),
-    "data.valid_max_utts": Range(1, none=True),
-    "data.norm_utts": Range(1),
-    "data.max_seconds": Range(0, lo_open=True, none=True),
-    "data.channel": AnyOf(Range(0, type=int), OneOf("mean"), none=True),
-    "loss.beta": Range(0),
-    "optim.se.lr": Range(0),
-    "scheduler.factor": Range(0, 1, lo_open=True, hi_open=True),
-    "scheduler.patience": Range(0),
-    "scheduler.min_lr": Range(0),
-    "scheduler.step_size": Range(1),
-    "scheduler.gamma": Range(0, lo_open=True),
-    "scheduler.warmup": Range(0),
-    "train.epochs": Range(0),
-    "train.max_steps": Range(1, type=int, none=True),
-    "train.accum_grad": Range(1),
-    "train.grad_clip": Range(0, none=True),
-    "train.log_every": Range(1),
-    "train.valid_every": Range(1, type=int, none=True),
-    "train.checkpoint_every": Range(0, none=True),
-    "train.keep_checkpoints": Range(1),
-    "train.early_stop_patience": Range(1, type=int, none=True),
-    "train.best_by": _best_by,
-    "train.best_mode": OneOf("min", "max"),
-    "train.average_nbest": Range(1),
-    "train.valid_metric_utts": Range(1),
+    "seed": NON_NEGATIVE, "data.segment": OPTIONAL_SECONDS, "data.batch_size": COUNT,
+    "data.num_workers": NON_NEGATIVE, "data.bucket_batches": COUNT,
+    "data.valid_segment": OPTIONAL_SECONDS, "data.valid_batch_size": COUNT,
+    "data.valid_max_utts": OPTIONAL_STEPS, "data.norm_utts": COUNT,
+    "data.max_seconds": OPTIONAL_SECONDS, "data.channel": CHANNEL, "loss.beta": NON_NEGATIVE,
+    "optim.se.lr": NON_NEGATIVE, "scheduler.factor": Range(0, 1, lo_open=True, hi_open=True),
+    "scheduler.patience": NON_NEGATIVE, "scheduler.min_lr": NON_NEGATIVE,
+    "scheduler.step_size": COUNT, "scheduler.gamma": Range(0, lo_open=True),
+    "scheduler.warmup": NON_NEGATIVE, "train.epochs": NON_NEGATIVE,
+    "train.max_steps": OPTIONAL_STEPS, "train.accum_grad": COUNT,
+    "train.grad_clip": Range(0, none=True), "train.log_every": COUNT,
+    "train.valid_every": OPTIONAL_STEPS, "train.checkpoint_every": Range(0, none=True),
+    "train.keep_checkpoints": COUNT, "train.early_stop_patience": OPTIONAL_STEPS,
+    "train.best_by": _best_by, "train.best_mode": OneOf("min", "max"),
+    "train.average_nbest": COUNT, "train.valid_metric_utts": COUNT,
 }
 
 
@@ -102,7 +86,8 @@ def build_parser(prog):
     p.add_argument("--exp", required=True, help="experiment dir")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--ngpu", type=bounded(int, 1), default=1, help="processes (GPUs) for DDP via torchrun; "
+    p.add_argument("--ngpu", type=bounded(int, 1), default=1,
+                   help="processes (GPUs) for DDP via torchrun; "
                                                        "on a CPU-only machine gloo processes")
     p.add_argument("--force", action="store_true", help="retrain even if the experiment finished")
     add_config_options(p)

@@ -44,7 +44,8 @@ def read_text(path):
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataDirError(f"{path}: not UTF-8 text (byte {e.start} is {data[e.start:e.start + 1]!r}); "
+        bad = data[e.start:e.start + 1]
+        raise DataDirError(f"{path}: not UTF-8 text (byte {e.start} is {bad!r}); "
                            "save it as UTF-8") from None
     return text[1:] if text.startswith(BOM) else text
 

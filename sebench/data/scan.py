@@ -112,7 +112,8 @@ class _Cache:
         self.shards, self.dirty = {}, set()
 
     def _shard(self, path):
-        name = hashlib.sha1(os.path.abspath(path).encode("utf-8", "surrogateescape")).hexdigest()[:2]
+        key = os.path.abspath(path).encode("utf-8", "surrogateescape")
+        name = hashlib.sha1(key).hexdigest()[:2]
         if name not in self.shards:
             self.shards[name] = self._load(name)
         return name
@@ -197,8 +198,8 @@ def training_check(data_dir, scps, keys, fs, channel=None, skip_bad=False):
                 channels[path] = f["channels"]
                 silent += field == "wav" and is_silent(f)
         if not reasons and len(set(lengths.values())) > 1:
-            reasons.append(f"{key}: files differ in length ("
-                           + ", ".join(f"{field} {n}" for field, n in lengths.items()) + " samples)")
+            sizes = ", ".join(f"{field} {n}" for field, n in lengths.items())
+            reasons.append(f"{key}: files differ in length ({sizes} samples)")
         if reasons:
             bad.append("; ".join(reasons))
             bad_keys.add(key)

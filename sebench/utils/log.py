@@ -90,7 +90,8 @@ def _live_bars():
     tqdm = sys.modules.get("tqdm")
     if tqdm is None:
         return False
-    return any(not getattr(bar, "disable", True) for bar in list(getattr(tqdm.tqdm, "_instances", ())))
+    bars = list(getattr(tqdm.tqdm, "_instances", ()))
+    return any(not getattr(bar, "disable", True) for bar in bars)
 
 
 def _is_tty(stream):
