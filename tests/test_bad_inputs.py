@@ -108,6 +108,23 @@ def test_data_channel_selects_a_channel_of_multichannel_files(tmp_path):
         AudioDataset(ddir, channel=2)
 
 
+def test_too_short_files_fail_alone(trained_exp, tmp_path):
+    from sebench.train.data import AudioDataset
+
+    files = good_files(tmp_path / "a", 2)
+    files["short"] = write_wav(tmp_path / "a" / "short.wav", tone(0.01))
+    with pytest.raises(SebenchError, match=r"short.wav: too short: 0.010 s \(training needs at "
+                                           r"least 0.1 s\)"):
+        AudioDataset(make_dir(tmp_path / "d", files))
+    out = tmp_path / "out"
+    proc = run_cli("enhance", trained_exp, tmp_path / "a", "-o", out, check=False)
+    assert proc.returncode == 1
+    assert "short.wav: 160 samples are too short for the STFT (n_fft 512 needs more than 256)" \
+        in proc.stderr
+    assert "1 of 3 input(s) failed (listed above); the others were written" in proc.stderr
+    assert sorted(os.listdir(out)) == ["good0.wav", "good1.wav", "wav.scp"]
+
+
 # -- train-qp: long files are cropped (training) and scored in windows (validation) ---------
 def test_predictor_memory_bounded_by_crop_and_windows(tmp_path):
     from sebench.cli.train_qp import _defaults

@@ -70,7 +70,7 @@ def read(path, channel=None, fs=None, allow_nonfinite=False, start=0, stop=None)
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 
 
-def select_channel(data, channel, path, option="channel"):
+def select_channel(data, channel, path, option="--channel"):
     """``(samples, channels)`` -> what ``channel`` asks for (see :func:`read`); ``option``
     names the user's setting in the error for a multi-channel file read as mono."""
     n_ch = data.shape[1]

@@ -133,13 +133,20 @@ def _process(items, args, log):
             bar.update(len(group))
             continue
         t0 = time.perf_counter()
-        if len(loaded) == 1:
-            outs = [enhancer.enhance(loaded[0][0][0])]
-        else:
-            longest = max(a.shape[-1] for (a, _), *_ in loaded)
-            padded = [np.pad(a, ((0, 0), (0, longest - a.shape[-1]))) for (a, _), *_ in loaded]
-            outs = [o[:, :a.shape[-1]] for o, ((a, _), *_) in
-                    zip(enhancer.enhance_many(padded), loaded)]
+        try:
+            if len(loaded) == 1:
+                outs = [enhancer.enhance(loaded[0][0][0])]
+            else:
+                longest = max(a.shape[-1] for (a, _), *_ in loaded)
+                padded = [np.pad(a, ((0, 0), (0, longest - a.shape[-1])))
+                          for (a, _), *_ in loaded]
+                outs = [o[:, :a.shape[-1]] for o, ((a, _), *_) in
+                        zip(enhancer.enhance_many(padded), loaded)]
+        except SebenchError as e:    # e.g. too short for the model: these files fail, not all
+            rows += [{"key": it_.key, "out": out_, "status": "failed", "error": f"{it_.path}: {e}"}
+                     for _, _, it_, out_ in loaded]
+            bar.update(len(group))
+            continue
         elapsed = (time.perf_counter() - t0) / len(loaded)
         for o, ((_, rate), sec, it_, out_) in zip(outs, loaded):
             try:
@@ -231,6 +238,6 @@ def run(args, rest):
         raise SebenchError(f"stopped: {failed[-1]['error']}; {len(done)} of {len(rows)} "
                            f"written, {not_attempted} not attempted (rerun to continue)")
     if failed:
-        raise SebenchError(f"{len(failed)} of {len(rows)} input(s) failed (listed above); "
-                           "the others were written")
+        others = "the others were written" if len(failed) < len(rows) else "nothing was written"
+        raise SebenchError(f"{len(failed)} of {len(rows)} input(s) failed (listed above); {others}")
     return 0

@@ -27,6 +27,8 @@ log = get_logger("sebench.scan")
 
 #: bump when the recorded fields or their meaning change (old entries are then ignored)
 SCAN_VERSION = 1
+#: shorter training files are refused: no STFT or crop makes sense of a few milliseconds
+MIN_TRAIN_SECONDS = 0.1
 _BLOCK = 1 << 18
 
 
@@ -181,7 +183,7 @@ def training_check(data_dir, scps, keys, fs, channel=None, skip_bad=False):
     ``(usable keys, {key: frames of the first field}, {path: channels})``.
 
     A key is unusable when any of its files is (unreadable, truncated, NaN/inf, another rate,
-    unselected channels) or its files differ in length. With ``skip_bad`` such keys are left
+    unselected channels, shorter than MIN_TRAIN_SECONDS) or its files differ in length. With ``skip_bad`` such keys are left
     out with a warning; otherwise one error names the first files and the way out.
     """
     paths = [scps[field][k] for field in scps for k in keys]
@@ -192,7 +194,11 @@ def training_check(data_dir, scps, keys, fs, channel=None, skip_bad=False):
         for field in scps:
             path = scps[field][key]
             f = facts.get(path)
-            reasons += [f"{path}: {r}" for r in problems(f, fs, channel, "--data.channel")]
+            found = problems(f, fs, channel, "--data.channel")
+            if not found and f and f["frames"] < MIN_TRAIN_SECONDS * f["fs"]:
+                found = [f"too short: {f['frames'] / f['fs']:.3f} s (training needs at least "
+                         f"{MIN_TRAIN_SECONDS} s)"]
+            reasons += [f"{path}: {r}" for r in found]
             if f and not f.get("error"):
                 lengths[field] = f["frames"]
                 channels[path] = f["channels"]
