@@ -391,3 +391,34 @@ def test_error_line_not_glued_to_progress_bar_in_logs(tmp_path):
     assert "\r" not in proc.stderr and "mixtures:" in proc.stderr     # bars: whole lines
     last = proc.stderr.splitlines()[-1]
     assert last.startswith("sebench simulate: error: item 2: ") and "u2.wav" in last
+
+
+# -- option values: checked before any work, one line naming the option --------------------
+SIM = ["simulate", "--clean", "c", "--noise", "n", "--out", "o"]
+TRAIN = ["train", "--train", "d", "--exp", "e"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (SIM + ["--snr-range", "a", "b"], "argument --snr-range: invalid float value: 'a'"),
+    (SIM + ["--snrs", "5,x"], "argument --snrs: expected comma-separated numbers, got 'x' in '5,x'"),
+    (SIM + ["--subtype", "PCM_99"], "error: option subtype: expected one of PCM_16, PCM_24, "
+                                    "PCM_32, FLOAT, got 'PCM_99'"),
+    (TRAIN + ["--train.epochs=-3"], "error: option train.epochs: expected a number >= 0, got -3"),
+    (TRAIN + ["--data.batch_size", "2.5"], "option data.batch_size: expected an integer, got 2.5"),
+    (TRAIN + ["--config", "{yaml}"], "error: option train: expected a section (a mapping of keys), "
+                                     "got 3"),
+    (TRAIN + ["--ngpu", "0"], "argument --ngpu: expected an integer >= 1, got '0'"),
+])
+def test_bad_option_values_fail_before_any_work(argv, message, tmp_path, capsys, monkeypatch):
+    from sebench.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("train: 3\n")
+    argv = [a.replace("{yaml}", str(tmp_path / "bad.yaml")) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as e:          # argparse's own errors
+        code = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code in (1, 2) and message in err[-1] and "internal error" not in err[-1]
+    assert os.listdir(tmp_path) == ["bad.yaml"]                   # nothing was started
