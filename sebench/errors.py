@@ -1,4 +1,5 @@
 """User-facing errors: one line naming the file or option and the problem."""
+import errno as _errno
 
 
 class SebenchError(Exception):
@@ -19,3 +20,21 @@ class AudioError(SebenchError):
 
 class ConfigError(SebenchError):
     """A bad configuration key or value."""
+
+
+class OutputError(SebenchError):
+    """An output that cannot be written: a full, read-only or unwritable disk.
+
+    ``errno`` (when known) lets a batch tell a condition that fails every later write
+    (no space, read-only) from one that concerns this file only."""
+
+    #: errors after which every further write into the same place fails as well
+    GLOBAL = frozenset({_errno.ENOSPC, _errno.EROFS, _errno.EDQUOT})
+
+    def __init__(self, path, cause, code=None):
+        self.path, self.cause, self.errno = str(path), cause, code
+        super().__init__(f"cannot write {path}: {cause}")
+
+    @property
+    def stops_batch(self):
+        return self.errno in self.GLOBAL

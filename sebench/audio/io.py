@@ -61,26 +61,59 @@ def read(path, channel=None, fs=None, allow_nonfinite=False, start=0, stop=None)
         raise AudioError(path, f"unreadable audio ({e})") from None
     if data.shape[0] == 0:
         raise AudioError(path, "empty audio (0 samples)")
-    n_ch = data.shape[1]
-    if channel is None:
-        if n_ch != 1:
-            raise AudioError(path, f"has {n_ch} channels; select one (channel=0..{n_ch - 1}) "
-                                   "or 'mean'")
-        data = data[:, 0]
-    elif channel == "mean":
-        data = data.mean(axis=1)
-    elif channel == "all":
-        pass
-    else:
-        if not 0 <= int(channel) < n_ch:
-            raise AudioError(path, f"channel {channel} requested but the file has {n_ch}")
-        data = data[:, int(channel)]
+    data = select_channel(data, channel, path)
     if not allow_nonfinite and not np.all(np.isfinite(data)):
         bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
         raise AudioError(path, f"contains {bad} non-finite (NaN/inf) samples")
     if fs is not None and rate != fs:
         raise AudioError(path, f"sample rate is {rate} Hz, expected {fs} Hz")
     return np.ascontiguousarray(data, dtype=np.float32), int(rate)
+
+
+def select_channel(data, channel, path, option="--channel"):
+    """``(samples, channels)`` -> what ``channel`` asks for (see :func:`read`); ``option``
+    names the user's setting in the error for a multi-channel file read as mono."""
+    n_ch = data.shape[1]
+    if channel is None:
+        if n_ch != 1:
+            raise AudioError(path, f"has {n_ch} channels; select one with {option} "
+                                   f"(0..{n_ch - 1}) or 'mean'")
+        return data[:, 0]
+    if channel == "mean":
+        return data.mean(axis=1)
+    if channel == "all":
+        return data
+    if not 0 <= int(channel) < n_ch:
+        raise AudioError(path, f"channel {channel} requested but the file has {n_ch}")
+    return data[:, int(channel)]
+
+
+def wav_truncation(path):
+    """For a RIFF/WAVE file whose data chunk is cut short (a copy or write that stopped):
+    ``(declared_bytes, present_bytes)``; None when complete, not a WAV file, or a stream
+    whose header gives no size. libsndfile reads such a file silently as a shorter one."""
+    spec = str(path).strip()
+    if spec.endswith("|") or not os.path.isfile(spec):
+        return None
+    size = os.path.getsize(spec)
+    with open(spec, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            declared = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                present = size - pos - 8
+                if declared in (0, 0xFFFFFFFF) or declared <= present:   # streamed or complete
+                    return None
+                return declared, present
+            pos += 8 + declared + (declared & 1)
+    return None
 
 
 def write(path, audio, fs, subtype="PCM_16"):

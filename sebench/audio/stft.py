@@ -3,6 +3,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from sebench.errors import SebenchError
+
 
 @dataclass
 class STFTConfig:
@@ -37,6 +39,9 @@ def stft(wave, cfg):
     squeeze = wave.dim() == 1
     if squeeze:
         wave = wave.unsqueeze(0)
+    if cfg.center and wave.shape[-1] <= cfg.n_fft // 2:     # torch's reflect padding needs more
+        raise SebenchError(f"{wave.shape[-1]} samples are too short for the STFT (n_fft "
+                           f"{cfg.n_fft} needs more than {cfg.n_fft // 2})")
     spec = torch.stft(wave, cfg.n_fft, cfg.hop_length, cfg.win_length,
                       window=make_window(cfg, wave.device, wave.dtype), center=cfg.center,
                       return_complex=True)

@@ -26,19 +26,49 @@ def add_config_options(parser):
                         help="print the resolved config and exit")
 
 
-def resolve_config(defaults, args, rest, flag_keys=()):
+def resolve_config(defaults, args, rest, flag_keys=(), checks=None):
     """Resolve a command's config from defaults, --config, flags and dotted overrides.
 
-    ``flag_keys`` lists (argparse dest, dotted config key) pairs for explicit flags.
+    ``flag_keys`` lists (argparse dest, dotted config key) pairs for explicit flags;
+    ``checks`` the command's value rules (see :mod:`sebench.config`).
     Prints the config and exits when --print-config was given.
     """
     flags = {key: getattr(args, dest, None) for dest, key in flag_keys}
     cfg = cfgmod.resolve(defaults, getattr(args, "config", None), flags,
-                         cfgmod.parse_overrides(rest))
+                         cfgmod.parse_overrides(rest), checks=checks)
     if getattr(args, "print_config", False):
         sys.stdout.write(cfgmod.dump_config(cfg))
         raise SystemExit(0)
     return cfg
+
+
+def number_list(text):
+    """argparse type: ``"-5,0,5"`` -> [-5.0, 0.0, 5.0], with a message naming the bad item."""
+    values = []
+    for item in str(text).split(","):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated numbers, got {item.strip()!r} in {text!r}") from None
+    return values
+
+
+def bounded(kind, lo=None, hi=None):
+    """argparse type: ``kind`` (int or float) within [lo, hi], e.g. ``bounded(int, 1)``."""
+    rule = cfgmod.Range(lo, hi, type=kind if kind is int else None)
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{rule.describe()}, got {text!r}") from None
+        problem = rule(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+        return value
+    parse.__name__ = kind.__name__     # argparse names the type in its own messages
+    return parse
 
 
 def no_extra_args(rest):

@@ -1,7 +1,7 @@
 """``sebench data``: create, check and reshape Kaldi-style data dirs."""
 import json
 
-from sebench.cli.common import make_parser, no_extra_args
+from sebench.cli.common import bounded, make_parser, no_extra_args
 
 EXAMPLE = """\
 sebench data from-folder noisy/ --clean clean/ data/test
@@ -19,6 +19,11 @@ def build_parser(prog):
     p = sub.add_parser("validate", help="check a data dir and list every problem")
     p.add_argument("dir")
     p.add_argument("--no-audio", action="store_true", help="skip opening the audio files")
+    p.add_argument("--samples", action="store_true",
+                   help="also read every sample once (cached): NaN/inf, undecodable data, "
+                        "silence")
+    p.add_argument("--fs", type=bounded(int, 1), metavar="HZ",
+                   help="the sample rate every file must have")
 
     p = sub.add_parser("fix", help="sort, drop duplicates and utterances missing from any file "
                                    "(backup kept in DIR/.backup)")
@@ -64,7 +69,8 @@ def run(args, rest):
 
     if args.action == "validate":
         from sebench.data.validate import validate
-        report = validate(args.dir, check_audio=not args.no_audio)
+        report = validate(args.dir, check_audio=not args.no_audio, fs=args.fs,
+                          samples=args.samples)
         print(report.format())
         return 0 if report.ok else 1
     if args.action == "fix":

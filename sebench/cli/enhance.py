@@ -63,7 +63,7 @@ def _process(items, args, log):
     from sebench.audio.io import audio_info, read, write
     from sebench.audio.resample import resample
     from sebench.enhance.engine import Enhancer
-    from sebench.errors import SebenchError
+    from sebench.errors import OutputError, SebenchError
     from sebench.train.export import load_model
     from sebench.utils.log import progress
 
@@ -112,7 +112,7 @@ def _process(items, args, log):
                      "seconds": seconds, "elapsed": elapsed, "rescaled": peak > 1.0})
 
     bar = progress(total=len(todo), desc="enhance", unit="file")
-    i = 0
+    i, stop = 0, None
     while i < len(todo):
         seconds, it, out = todo[i]
         group = [todo[i]]
@@ -133,17 +133,32 @@ def _process(items, args, log):
             bar.update(len(group))
             continue
         t0 = time.perf_counter()
-        if len(loaded) == 1:
-            outs = [enhancer.enhance(loaded[0][0][0])]
-        else:
-            longest = max(a.shape[-1] for (a, _), *_ in loaded)
-            padded = [np.pad(a, ((0, 0), (0, longest - a.shape[-1]))) for (a, _), *_ in loaded]
-            outs = [o[:, :a.shape[-1]] for o, ((a, _), *_) in
-                    zip(enhancer.enhance_many(padded), loaded)]
+        try:
+            if len(loaded) == 1:
+                outs = [enhancer.enhance(loaded[0][0][0])]
+            else:
+                longest = max(a.shape[-1] for (a, _), *_ in loaded)
+                padded = [np.pad(a, ((0, 0), (0, longest - a.shape[-1])))
+                          for (a, _), *_ in loaded]
+                outs = [o[:, :a.shape[-1]] for o, ((a, _), *_) in
+                        zip(enhancer.enhance_many(padded), loaded)]
+        except SebenchError as e:    # e.g. too short for the model: these files fail, not all
+            rows += [{"key": it_.key, "out": out_, "status": "failed", "error": f"{it_.path}: {e}"}
+                     for _, _, it_, out_ in loaded]
+            bar.update(len(group))
+            continue
         elapsed = (time.perf_counter() - t0) / len(loaded)
         for o, ((_, rate), sec, it_, out_) in zip(outs, loaded):
-            save(o, rate, it_, out_, sec, elapsed)
+            try:
+                save(o, rate, it_, out_, sec, elapsed)
+            except OutputError as e:     # this file fails; the batch goes on
+                rows.append({"key": it_.key, "out": out_, "status": "failed", "error": str(e)})
+                stop = stop or (e if e.stops_batch else None)
         bar.update(len(group))
+        if stop:    # disk full or read-only: every later write would fail the same way
+            rows += [{"key": it_.key, "out": out_, "status": "not_attempted"}
+                     for _, it_, out_ in todo[i:]]
+            break
     bar.close()
     return rows
 
@@ -156,6 +171,7 @@ def run(args, rest):
     from sebench.jobs import sebench_argv
     from sebench.jobs.shards import parse_shard, run_shards, shard_range, write_rows
     from sebench.train.export import resolve_model_dir
+    from sebench.utils.fileio import remove_stale_temporaries
     from sebench.utils.log import get_logger
 
     no_extra_args(rest)
@@ -173,6 +189,8 @@ def run(args, rest):
         args.model, inputs = args.inputs[0], args.inputs[1:]
         resolve_model_dir(args.model)      # fail early on a bad model path
     items = resolve_inputs(inputs)
+    if not args.shard and os.path.isdir(args.out):
+        remove_stale_temporaries(args.out, recursive=True)     # left by a killed run
     t0 = time.perf_counter()
     if args.shard:
         shard, total = parse_shard(args.shard)
@@ -196,26 +214,30 @@ def run(args, rest):
             command += ["--rq-target", str(args.rq_target)] if args.rq_target is not None else []
         rows = run_shards(args.cmd, nj, os.path.join(args.out, "split"), command, "enhance")
     wall = time.perf_counter() - t0
+    done = [r for r in rows if r["status"] == "done"]
+    failed = [r for r in rows if r["status"] == "failed"]
+    not_attempted = sum(r["status"] == "not_attempted" for r in rows)
+    for r in failed:    # before wav.scp, whose write may fail the same way
+        log.error("%s", r["error"])
     scp_path = os.path.join(args.out, "wav.scp")
     scp = read_kv(scp_path) if os.path.isfile(scp_path) else {}
     scp.update({r["key"]: os.path.abspath(r["out"]) for r in rows if r["status"] in ("done", "skipped")})
     write_kv(scp_path, dict(sorted(scp.items())))
-    done = [r for r in rows if r["status"] == "done"]
-    failed = [r for r in rows if r["status"] == "failed"]
     audio_s = sum(r["seconds"] for r in done)
     compute_s = sum(r["elapsed"] for r in done)
     if done:
         log.info("enhanced %d file(s), %.1f s of audio: RTF %.3f (model), %.3f (end to end, %d job(s))",
                  len(done), audio_s, compute_s / max(audio_s, 1e-9), wall / max(audio_s, 1e-9), nj)
-    skipped = len(rows) - len(done) - len(failed)
+    skipped = len(rows) - len(done) - len(failed) - not_attempted
     if skipped:
         log.info("%d output(s) already existed and were kept (--force redoes them)", skipped)
     rescaled = sum(1 for r in done if r.get("rescaled"))
     if rescaled:
         log.warning("%d output(s) exceeded full scale and were rescaled to a 0.99 peak", rescaled)
+    if not_attempted:
+        raise SebenchError(f"stopped: {failed[-1]['error']}; {len(done)} of {len(rows)} "
+                           f"written, {not_attempted} not attempted (rerun to continue)")
     if failed:
-        for r in failed:
-            log.error("%s", r["error"])
-        raise SebenchError(f"{len(failed)} of {len(rows)} input(s) failed (listed above); "
-                           "the others were written")
+        others = "the others were written" if len(failed) < len(rows) else "nothing was written"
+        raise SebenchError(f"{len(failed)} of {len(rows)} input(s) failed (listed above); {others}")
     return 0

@@ -46,7 +46,8 @@ def _score(enh, ref, metrics, out, nj, cmd, short_clips="reference"):
         argv += ["--ref", ref]
     proc = subprocess.run(argv, stdout=subprocess.DEVNULL)
     if proc.returncode != 0:
-        raise SebenchError(f"scoring for labels failed; see {out}")
+        raise SebenchError(f"scoring for labels failed (its error is the line above; logs in "
+                           f"{out})")
     return os.path.join(out, "scores.csv")
 
 
@@ -64,6 +65,7 @@ def run(args, rest):
     data.require()
     out = DataDir(args.out or args.data)
     work = os.path.join(out.path, "labels")
+    os.makedirs(work, exist_ok=True)     # a read-only output fails here, before any scoring
     written = {}
     if args.source in ("dnsmos", "pesq"):
         if args.source == "pesq" and not data.has("clean.scp"):

@@ -86,17 +86,28 @@ def main(argv=None):
     except SebenchError as e:
         if debug:
             raise
-        sys.stderr.write(f"sebench {name}: error: {e}\n")
+        _error_line(f"sebench {name}: error: {e}")
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write(f"sebench {name}: interrupted\n")
+        _error_line(f"sebench {name}: interrupted")
         return 130
     except Exception as e:  # noqa: BLE001 - last resort: one line, traceback with --debug
         if debug:
             raise
-        sys.stderr.write(f"sebench {name}: internal error: {type(e).__name__}: {e} "
-                         "(rerun with --debug for the traceback)\n")
+        if isinstance(e, OSError) and e.filename and e.strerror:   # disk or permission trouble
+            _error_line(f"sebench {name}: error: {e.filename}: {e.strerror}")
+            return 1
+        _error_line(f"sebench {name}: internal error: {type(e).__name__}: {e} "
+                    "(rerun with --debug for the traceback)")
         return 1
+
+
+def _error_line(text):
+    """The error on a line of its own (never glued to a progress bar), and on one line."""
+    from sebench.utils.log import end_progress_line
+    end_progress_line()
+    sys.stderr.write(" ".join(str(text).split("\n")) + "\n")
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":

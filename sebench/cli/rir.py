@@ -2,6 +2,7 @@
 import os
 
 from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+from sebench.config import Interval, OneOf, Range
 
 EXAMPLE = """\
 sebench rir --num 1000 --out data/rirs --seed 1 --nj 4 --cmd run.pl
@@ -9,6 +10,16 @@ sebench rir --num 200 --out data/rirs_hybrid --config conf/rir/dns.yaml --method
 
 META_COLUMNS = ("id", "length", "width", "height", "absorption", "distance", "direct_index",
                 "rt60_sabine", "rt60", "drr_db", "ism_order", "method", "num_samples", "generator")
+
+
+#: value rules (sebench.config), checked with the types before any room is simulated
+CHECKS = {"fs": Range(1), "room_length": Interval(0), "room_width": Interval(0),
+          "room_height": Interval(0), "absorption": Interval(0, 1), "distance": Interval(0),
+          "method": OneOf("ism", "hybrid"), "max_order_cap": Range(0, type=int, none=True),
+          "hybrid_order": Range(0), "ray_tracing.n_rays": Range(1),
+          "ray_tracing.receiver_radius": Range(0, lo_open=True),
+          "ray_tracing.energy_thres": Range(0, lo_open=True),
+          "normalize": OneOf("direct", "none"), "num": Range(1), "seed": Range(0), "nj": Range(1)}
 
 
 def _defaults():
@@ -43,7 +54,7 @@ def run(args, rest):
 
     cfg = resolve_config(_defaults(), args, rest, [("num", "num"), ("seed", "seed"),
                                                    ("method", "method"), ("nj", "nj"),
-                                                   ("cmd", "cmd")])
+                                                   ("cmd", "cmd")], CHECKS)
     out = os.path.abspath(args.out)
     wav_dir = os.path.join(out, "wav")
     os.makedirs(wav_dir, exist_ok=True)

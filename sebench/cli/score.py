@@ -4,6 +4,7 @@ import json
 import os
 
 from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+from sebench.config import OneOf, Range
 
 EXAMPLE = """\
 sebench score --enh exp/enhanced/test --ref data/test --noisy data/test \\
@@ -20,6 +21,10 @@ DEFAULTS = {
     "dnsmos_short_clips": "reference",   # clips < 9.01 s: reference (all windows of the tiled
                                          # clip, as dnsmos_local.py) or first_window (cheaper)
 }
+
+#: value rules (sebench.config), checked with the types before anything is read
+CHECKS = {"channel": Range(0, type=int, none=True), "length_tolerance": Range(0), "nj": Range(1),
+          "dnsmos_short_clips": OneOf("reference", "first_window")}
 
 
 def build_parser(prog):
@@ -63,7 +68,7 @@ def run(args, rest):
     from sebench.version import provenance
 
     cfg = resolve_config(DEFAULTS, args, rest, [("metrics", "metrics"), ("nj", "nj"),
-                                                ("cmd", "cmd"), ("channel", "channel")])
+                                                ("cmd", "cmd"), ("channel", "channel")], CHECKS)
     metrics, units = expand(cfg["metrics"])
     columns = columns_of(metrics)
     enh = audio_map(args.enh, "enh")
@@ -90,10 +95,8 @@ def run(args, rest):
     if args.rows_out or nj == 1:
         rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
         if args.rows_out:
-            with open(args.rows_out + ".tmp", "w") as f:
-                for r in rows:
-                    f.write(json.dumps(r) + "\n")
-            os.replace(args.rows_out + ".tmp", args.rows_out)
+            from sebench.utils.fileio import atomic_write_text
+            atomic_write_text(args.rows_out, "".join(json.dumps(r) + "\n" for r in rows))
             return 0
     else:
         split = os.path.join(args.out, f"split{nj}")

@@ -1,7 +1,10 @@
 """``sebench simulate``: DNS-style noisy mixtures (paired), or a "real-like" unpaired set."""
 import os
 
-from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+from sebench.cli.common import (add_config_options, command_line, make_parser, number_list,
+                                resolve_config)
+from sebench.config import (CHANNEL, COUNT, NON_NEGATIVE, OPTIONAL_SECONDS, OPTIONAL_STEPS,
+                            Interval, ListOf, OneOf, Range, Regex)
 
 EXAMPLE = """\
 sebench simulate --clean data/clean_train --noise data/noise_train --rir data/rirs \\
@@ -16,9 +19,22 @@ def _defaults():
     return dict(DEFAULTS, nj=1, cmd="run.pl")
 
 
-def _pair(text):
-    lo, hi = (float(v) for v in text)
-    return [lo, hi]
+#: value rules (sebench.config), checked with the types before any audio is read
+CHECKS = {
+    "fs": COUNT, "num": OPTIONAL_STEPS, "seed": NON_NEGATIVE,
+    "snr_range": Interval(), "snrs": ListOf(Range(), none=True),
+    "level_mode": OneOf("mixture_rms", "speech_active"), "level_range": Interval(),
+    "reverb_prob": Range(0, 1), "segment": OPTIONAL_SECONDS,
+    "clip_peak": Range(0, 1, lo_open=True), "dynamic_range_db": Range(0, lo_open=True, none=True),
+    "noise_include": Regex(none=True), "noise_exclude": Regex(none=True),
+    "channel": CHANNEL,
+    "subtype": OneOf("PCM_16", "PCM_24", "PCM_32", "FLOAT"), "on_error": OneOf("fail", "skip"),
+    "degrade.eq_bands": Interval(0), "degrade.eq_q": Interval(0), "degrade.eq_freq": Interval(0),
+    "degrade.eq_gain_db": Interval(), "degrade.highpass_hz": Interval(0),
+    "degrade.lowpass_prob": Range(0, 1), "degrade.lowpass_hz": Interval(0),
+    "degrade.compress_ratio": Interval(1), "degrade.compress_threshold_db": Interval(hi=0),
+    "degrade.clip_fraction": Interval(0, 1), "nj": COUNT,
+}
 
 
 def build_parser(prog):
@@ -31,9 +47,12 @@ def build_parser(prog):
     p.add_argument("--noise", required=True, help="noise: data dir, scp or folder")
     p.add_argument("--rir", help="RIRs: a `sebench rir` output folder, or a folder of wavs")
     p.add_argument("--out", required=True, help="output data dir (audio under it)")
-    p.add_argument("--snr-range", nargs=2, metavar=("LO", "HI"), help="SNR range in dB")
-    p.add_argument("--snrs", help="comma list of SNRs to draw from instead of a range")
-    p.add_argument("--level-range", nargs=2, metavar=("LO", "HI"), help="level range in dB")
+    p.add_argument("--snr-range", nargs=2, type=float, metavar=("LO", "HI"),
+                   help="SNR range in dB")
+    p.add_argument("--snrs", type=number_list,
+                   help="comma list of SNRs to draw from instead of a range")
+    p.add_argument("--level-range", nargs=2, type=float, metavar=("LO", "HI"),
+                   help="level range in dB")
     p.add_argument("--reverb-prob", type=float, help="probability of reverberation")
     p.add_argument("--segment", type=float, help="fixed segment length in seconds")
     p.add_argument("--num", type=int, help="number of mixtures (default: one per clean file)")
@@ -58,16 +77,10 @@ def run(args, rest):
     from sebench.utils.fileio import atomic_write_text
     from sebench.utils.log import get_logger
 
-    if args.snr_range:
-        args.snr_range = _pair(args.snr_range)
-    if args.level_range:
-        args.level_range = _pair(args.level_range)
-    if args.snrs:
-        args.snrs = [float(v) for v in args.snrs.split(",")]
     cfg = resolve_config(_defaults(), args, rest, [
         ("snr_range", "snr_range"), ("snrs", "snrs"), ("level_range", "level_range"),
         ("reverb_prob", "reverb_prob"), ("segment", "segment"), ("num", "num"),
-        ("seed", "seed"), ("unpaired", "unpaired"), ("nj", "nj"), ("cmd", "cmd")])
+        ("seed", "seed"), ("unpaired", "unpaired"), ("nj", "nj"), ("cmd", "cmd")], CHECKS)
     out = os.path.abspath(args.out)
     clean = audio_map(args.clean, "clean")
     noise = audio_map(args.noise, "noise")

@@ -3,10 +3,20 @@ import json
 import os
 
 from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
+from sebench.config import Interval, Range
 
 EXAMPLE = """\
 sebench synth-corpus --out corpus --config conf/synth/mini.yaml --nj 2
 sebench synth-corpus --out corpus_tiny --speakers.train 2 --utts_per_speaker.train 3"""
+
+
+_SPLIT_COUNT = Range(0)
+#: value rules (sebench.config), checked with the types before any audio is made
+CHECKS = {"fs": Range(8000), "seed": Range(0), "rate_wpm": Interval(1), "pitch": Interval(0, 99),
+          "pitch_range": Interval(0, 99), "speech_level_db": Range(hi=0),
+          "noise_seconds": Range(0, lo_open=True), "nj": Range(1),
+          **{f"{group}.{split}": _SPLIT_COUNT for split in ("train", "valid", "test")
+             for group in ("speakers", "utts_per_speaker", "noise_per_type")}}
 
 
 def _defaults():
@@ -36,7 +46,8 @@ def run(args, rest):
     from sebench.utils.fileio import atomic_write_text
     from sebench.utils.log import get_logger
 
-    cfg = resolve_config(_defaults(), args, rest, [("seed", "seed"), ("nj", "nj"), ("cmd", "cmd")])
+    cfg = resolve_config(_defaults(), args, rest, [("seed", "seed"), ("nj", "nj"), ("cmd", "cmd")],
+                         CHECKS)
     out = os.path.abspath(args.out)
     builder = CorpusBuilder(cfg, out)
     job_cfg = os.path.join(out, "split", "config.yaml")

@@ -16,7 +16,9 @@ def _defaults():
     import copy
     cfg = copy.deepcopy(DEFAULTS)
     cfg["method"] = "qp"
-    cfg["data"].update(segment=None, batch_size=4)       # whole utterances: labels are per utterance
+    # whole utterances (labels are per utterance), but a random max_seconds crop of longer
+    # ones: memory is bounded by batch_size x max_seconds, not by the longest file
+    cfg["data"].update(segment=None, batch_size=4, max_seconds=10.0)
     cfg["train"].update(epochs=20, amp=False)
     return cfg
 
@@ -25,7 +27,10 @@ def build_parser(prog):
     p = make_parser(prog, "Train a non-intrusive quality predictor (cnn, blstm, cnn_blstm, "
                           "pesqnet) on utt2<label> of a data dir with the shared trainer "
                           "(method qp, or robust_q for adversarial training with Algorithm 1). "
-                          "With --test, predictions and LCC/SRCC/MSE/MAE with a scatter plot.",
+                          "With --test, predictions and LCC/SRCC/MSE/MAE with a scatter plot. "
+                          "Files longer than data.max_seconds (10) are randomly cropped for "
+                          "training and scored as the mean over windows of that length, so "
+                          "memory stays bounded by batch_size x max_seconds.",
                     EXAMPLE)
     p.add_argument("--train", required=True, help="labelled training data dir")
     p.add_argument("--valid", help="labelled validation data dir")
@@ -49,7 +54,9 @@ def run(args, rest):
     from sebench.train.export import load_model
     from sebench.utils.fileio import atomic_write_text
 
-    cfg = resolve_config(_defaults(), args, rest, [("method", "method"), ("seed", "seed")])
+    from sebench.cli.train import CHECKS, check_schedule
+    cfg = resolve_config(_defaults(), args, rest, [("method", "method"), ("seed", "seed")], CHECKS)
+    check_schedule(cfg)
     cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.qp_config), cfg["model"], strict=False)
     cfg["model"]["kind"] = "predictor"
     if args.label:
@@ -64,7 +71,8 @@ def run(args, rest):
     out = os.path.join(args.exp, "test_" + os.path.basename(os.path.normpath(args.test)))
     os.makedirs(out, exist_ok=True)
     pred_file = os.path.join(out, f"utt2{label}_pred")
-    write_kv(pred_file, {k: f"{v:.4f}" for k, v in predict(q, args.test).items()})
+    scores = predict(q, args.test, window_seconds=cfg["data"]["max_seconds"])
+    write_kv(pred_file, {k: f"{v:.4f}" for k, v in scores.items()})
     true_file = os.path.join(args.test, f"utt2{label}")
     if not os.path.isfile(true_file):
         print(f"predictions in {pred_file} ({true_file} absent: no accuracy)")

@@ -25,11 +25,40 @@ class DataDirError(SebenchError):
     pass
 
 
+BOM = "\ufeff"
+
+
+def read_text(path):
+    """A Kaldi text file as a string: UTF-8, with a leading byte-order mark dropped.
+
+    Windows editors add the (invisible) mark; kept, it would become part of the first key
+    and surface as a key no other file has. It is dropped rather than refused because it can
+    never be meant as content; ``data validate`` warns and ``data fix`` rewrites the file
+    without it, for Kaldi's own tools, which do not drop it.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise DataDirError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad = data[e.start:e.start + 1]
+        raise DataDirError(f"{path}: not UTF-8 text (byte {e.start} is {bad!r}); "
+                           "save it as UTF-8") from None
+    return text[1:] if text.startswith(BOM) else text
+
+
+def has_bom(path):
+    with open(path, "rb") as f:
+        return f.read(3) == BOM.encode("utf-8")
+
+
 def parse_kv_lines(path, text=None):
     """Parse a ``key value`` file into a list of (line_no, key, value); no checks beyond syntax."""
     if text is None:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = read_text(path)
     entries = []
     for no, line in enumerate(text.splitlines(), 1):
         line = line.rstrip("\r")
@@ -56,11 +85,7 @@ def read_kv(path):
 
 def read_list(path):
     """First word of every non-empty line (speaker or key lists)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return [line.split()[0] for line in f if line.strip()]
-    except OSError as e:
-        raise DataDirError(f"{path}: cannot read list ({e.strerror})") from None
+    return [line.split()[0] for line in read_text(path).splitlines() if line.strip()]
 
 
 def format_kv(mapping):

@@ -17,14 +17,20 @@ log = get_logger("data")
 
 
 def list_audio(root):
-    """Relative paths (POSIX, sorted) of every audio file below ``root``, recursively."""
+    """Relative paths (POSIX, sorted) of every audio file below ``root``, recursively.
+
+    Hidden files and folders (``.name``) are skipped: they are temporaries of interrupted
+    writes (``.x.wav.ab12cd34.tmp.wav``), macOS ``._x.wav`` resource forks or tool state,
+    never recordings meant to be listed.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataDirError(f"{root}: folder not found")
     found = []
-    for folder, _, names in os.walk(root, followlinks=True):
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
         for name in names:
-            if is_audio_file(name):
+            if is_audio_file(name) and not name.startswith("."):
                 found.append((Path(folder) / name).relative_to(root).as_posix())
     return sorted(found)
 

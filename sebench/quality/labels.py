@@ -57,7 +57,7 @@ def mos_from_csv(path, key_column, score_column, scale_lo=0.0, scale_hi=100.0, m
     (IUB: 0-100 -> 1-5). Several rows per key are averaged."""
     sums, counts = {}, {}
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:   # Excel's UTF-8 has a BOM
             reader = csv.DictReader(f)
             missing = [c for c in (key_column, score_column) if c not in (reader.fieldnames or [])]
             if missing:

@@ -15,7 +15,7 @@ from sebench.data.datadir import write_kv
 from sebench.data.sources import audio_map  # noqa: F401 - re-exported for the CLI
 from sebench.metrics import METRIC_UNIT, UNITS
 from sebench.scoring.compute import REASON_SEP, score_pair
-from sebench.utils.fileio import atomic_write_text
+from sebench.utils.fileio import atomic_path, atomic_write_text
 from sebench.utils.log import get_logger, progress
 
 log = get_logger("score")
@@ -167,14 +167,12 @@ def write_outputs(out, rows, columns, info):
     os.makedirs(out, exist_ok=True)
     rows = sorted(rows, key=lambda r: r["key"])
     path = os.path.join(out, "scores.csv")
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["key"] + columns + ["error", "warning"])
         for r in rows:
             writer.writerow([r["key"]] + [_csv(r["enh"].get(c)) for c in columns]
                             + [r["enh"].get("error", ""), r["enh"].get("warning", "")])
-    os.replace(tmp, path)
     for col in columns:
         write_kv(os.path.join(out, f"utt2{col}"),
                  {r["key"]: _csv(r["enh"].get(col)) for r in rows})
@@ -183,9 +181,8 @@ def write_outputs(out, rows, columns, info):
     atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2) + "\n")
     atomic_write_text(os.path.join(out, "RESULTS.md"), results_markdown(summary, info))
     if any("noisy" in r for r in rows):
-        with open(os.path.join(out, "rows.jsonl"), "w") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+        atomic_write_text(os.path.join(out, "rows.jsonl"), "".join(json.dumps(r) + "\n"
+                                                                  for r in rows))
     return summary
 
 

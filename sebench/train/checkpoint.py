@@ -1,11 +1,19 @@
-"""Checkpoints: atomic save, load, and n-best weight averaging."""
+"""Checkpoints: atomic save, load, and n-best weight averaging.
+
+A save writes a hidden temporary, checks it is a complete archive, flushes it to disk and
+only then renames it over the previous file: a full or read-only disk, a kill or a crash
+never leaves a damaged ``latest.pt``/``best.pt`` where the previous good one was.
+"""
+import contextlib
 import os
 import random
+import shutil
+import zipfile
 
 import numpy as np
 import torch
 
-from sebench.errors import SebenchError
+from sebench.errors import OutputError, SebenchError
 from sebench.utils.fileio import atomic_path
 
 
@@ -26,8 +34,33 @@ def set_rng_state(state):
 
 
 def save(path, payload):
-    with atomic_path(path) as tmp:
+    with _kept_on_failure(path), atomic_path(path, fsync=True) as tmp:
         torch.save(payload, tmp)
+        _check_complete(tmp, path)
+
+
+def copy(src, dst):
+    """Copy a checkpoint atomically (``best.pt`` from a step file)."""
+    with _kept_on_failure(dst), atomic_path(dst, fsync=True) as tmp:
+        shutil.copyfile(src, tmp)
+        _check_complete(tmp, dst)
+
+
+def _check_complete(tmp, path):
+    # torch archives end with the zip directory: a short write cannot pass this check
+    if not zipfile.is_zipfile(tmp):
+        raise OutputError(path, "the written checkpoint is incomplete (disk full?)")
+
+
+@contextlib.contextmanager
+def _kept_on_failure(path):
+    """Say in the error that the previous file is still there (a rerun resumes from it)."""
+    try:
+        yield
+    except OutputError as e:
+        kept = "the previous one is kept" if os.path.isfile(path) else "nothing was written"
+        raise OutputError(e.path, f"{e.cause} ({kept}; free the disk and rerun to resume)",
+                          e.errno) from None
 
 
 def load(path, map_location="cpu"):

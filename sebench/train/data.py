@@ -9,8 +9,9 @@ import os
 import numpy as np
 import torch
 
-from sebench.audio.io import audio_info, read
+from sebench.audio.io import audio_info, read, select_channel
 from sebench.data.datadir import DataDir
+from sebench.data.scan import training_check
 from sebench.errors import AudioError, SebenchError
 from sebench.simulate.seeding import item_rng
 
@@ -22,7 +23,7 @@ class AudioDataset(torch.utils.data.Dataset):
     """Utterances of a data dir; ``fields`` picks the scp files read together (same crop)."""
 
     def __init__(self, data_dir, fields=("wav",), fs=16000, segment=None, seed=0,
-                 random_crop=True, max_utts=None):
+                 random_crop=True, max_utts=None, channel=None, skip_bad=False):
         ddir = DataDir(data_dir)
         ddir.require()
         self.path, self.fs, self.seed = str(data_dir), int(fs), int(seed)
@@ -48,24 +49,32 @@ class AudioDataset(torch.utils.data.Dataset):
             keys = keys[:int(max_utts)]
         if not keys:
             raise SebenchError(f"{data_dir}: no utterance has all of {', '.join(self.fields)}")
+        self.channel = channel
+        # every file read once up front (cached): NaN, truncation, rate, channels, lengths
+        keys, scanned, self.channels = training_check(data_dir, scps, keys, self.fs, channel,
+                                                      skip_bad)
+        if not keys:
+            raise SebenchError(f"{data_dir}: no usable utterance left")
         self.keys, self.scps = keys, scps
         self.segment = int(round(float(segment) * self.fs)) if segment else None
         self.random_crop = random_crop
-        self.num_samples = self._lengths(ddir)
+        self.num_samples = self._lengths(ddir, scanned)
         self.epoch = 0
 
-    def _lengths(self, ddir):
-        if ddir.has("utt2num_samples"):
-            known = ddir.read("utt2num_samples")
-            if all(k in known for k in self.keys):
-                return [int(known[k]) for k in self.keys]
+    def _lengths(self, ddir, scanned):
+        known = ddir.read("utt2num_samples") if ddir.has("utt2num_samples") else {}
         out = []
         for k in self.keys:
-            rate, frames, _ = audio_info(self.scps["wav"][k])
-            if rate != self.fs:
-                raise AudioError(self.scps["wav"][k], f"sample rate is {rate} Hz; "
-                                                      f"the model runs at {self.fs} Hz")
-            out.append(frames)
+            if k in scanned:
+                out.append(scanned[k])
+            elif k in known:                # pipe entries: listed lengths, else ask the header
+                out.append(int(known[k]))
+            else:
+                rate, frames, _ = audio_info(self.scps["wav"][k])
+                if rate != self.fs:
+                    raise AudioError(self.scps["wav"][k], f"sample rate is {rate} Hz; "
+                                                          f"the model runs at {self.fs} Hz")
+                out.append(frames)
         return out
 
     def lengths(self):
@@ -93,8 +102,10 @@ class AudioDataset(torch.utils.data.Dataset):
             item[field] = torch.tensor(values[key], dtype=torch.float32)
         for field in self.scps:
             path = self.scps[field][key]
-            audio, rate = read(path, start=start, stop=stop) if not path.endswith("|") \
-                else read(path)
+            audio, rate = read(path, channel="all", start=start, stop=stop) \
+                if not path.endswith("|") else read(path, channel="all")
+            audio = select_channel(audio, self.channel if audio.shape[1] > 1 else None, path,
+                                   "--data.channel")
             if rate != self.fs:
                 raise AudioError(path, f"sample rate is {rate} Hz; the model runs at {self.fs} Hz")
             if path.endswith("|"):
@@ -105,6 +116,18 @@ class AudioDataset(torch.utils.data.Dataset):
             raise SebenchError(f"{self.path}: utterance {key} has fields of different lengths "
                                f"{sorted(lengths)}")
         return item
+
+
+def train_crop_seconds(dcfg):
+    """The training crop: ``data.segment``, capped by ``data.max_seconds`` (either may be
+    null); memory then grows with batch_size x crop, never with the longest file."""
+    caps = [float(s) for s in (dcfg.get("segment"), dcfg.get("max_seconds")) if s]
+    return min(caps) if caps else None
+
+
+def data_file_options(dcfg):
+    """The AudioDataset options that say how files are read (``data.channel``, ``skip_bad``)."""
+    return {"channel": dcfg.get("channel"), "skip_bad": bool(dcfg.get("skip_bad"))}
 
 
 def collate(items):

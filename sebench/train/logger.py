@@ -2,6 +2,8 @@
 import csv
 import os
 
+from sebench.utils.fileio import atomic_path
+
 
 class CSVLog:
     """Rows with a growing set of columns; rows after ``truncate_after(step)`` are dropped on resume.
@@ -31,12 +33,10 @@ class CSVLog:
         columns = []
         for r in self.rows:
             columns += [c for c in r if c not in columns]
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=columns or ["step"])
             w.writeheader()
             w.writerows(self.rows)
-        os.replace(tmp, self.path)
 
 
 class TensorBoard:

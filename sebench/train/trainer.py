@@ -8,14 +8,14 @@ progress bars. Methods (``sebench/train/methods``) only declare models, losses a
 import contextlib
 import math
 import os
-import shutil
 import time
 
 import torch
 
 from sebench.errors import ConfigError, SebenchError
 from sebench.train import checkpoint as ckpt
-from sebench.train.data import AudioDataset, BucketBatchSampler, make_loader
+from sebench.train.data import (AudioDataset, BucketBatchSampler, data_file_options, make_loader,
+                                train_crop_seconds)
 from sebench.train.distributed import DistContext
 from sebench.train.logger import CSVLog, TensorBoard, plot_curves
 from sebench.train.methods import method_class
@@ -80,8 +80,10 @@ class Trainer:
     # -- data ---------------------------------------------------------------------------
     def _build_data(self):
         dcfg, fs = self.cfg["data"], int(self.cfg["model"].get("fs", 16000))
+        files = data_file_options(dcfg)
         self.train_set = AudioDataset(self.train_dir, self.method.train_fields, fs=fs,
-                                      segment=dcfg["segment"], seed=self.cfg["seed"])
+                                      segment=train_crop_seconds(dcfg), seed=self.cfg["seed"],
+                                      **files)
         self.sampler = BucketBatchSampler(self.train_set.lengths(), dcfg["batch_size"],
                                           seed=self.cfg["seed"],
                                           bucket_batches=dcfg["bucket_batches"],
@@ -91,7 +93,7 @@ class Trainer:
         if self.valid_dir:
             vset = AudioDataset(self.valid_dir, self.method.valid_fields, fs=fs,
                                 segment=dcfg["valid_segment"], seed=self.cfg["seed"],
-                                random_crop=False, max_utts=dcfg["valid_max_utts"])
+                                random_crop=False, max_utts=dcfg["valid_max_utts"], **files)
             vsampler = BucketBatchSampler(vset.lengths(), dcfg["valid_batch_size"], shuffle=False)
             self.valid_loader = make_loader(vset, vsampler, 0)
         if len(self.sampler) == 0:
@@ -332,7 +334,7 @@ class Trainer:
         if self._better(value, self.state["best"]):
             self.state.update(best=value, best_step=step, bad_validations=0)
             if os.path.isfile(path):
-                shutil.copyfile(path, self._path("checkpoints", "best.pt"))
+                ckpt.copy(path, self._path("checkpoints", "best.pt"))
         else:
             self.state["bad_validations"] += 1
         nbest = self.state["nbest"] + [[value, step]]

@@ -3,6 +3,7 @@ import torch
 
 from sebench.quality import build_predictor
 from sebench.quality.labels import LabelScale
+from sebench.quality.windows import score_in_windows, window_samples
 from sebench.train.methods.base import TrainingMethod
 from sebench.train.methods.common import correlation_summary
 
@@ -19,6 +20,8 @@ class QualityRegression(TrainingMethod):
         self.model_cfg = dict(cfg["model"], kind="predictor", label=label)
         probe = build_predictor(self.model_cfg)
         self.scale = LabelScale(probe.label["norm"], probe.label["lo"], probe.label["hi"])
+        # long validation files are scored in windows of the training crop (bounded memory)
+        self.window = window_samples(cfg["data"].get("max_seconds"), probe.fs)
         self._pred, self._true = [], []
 
     def build_models(self):
@@ -40,8 +43,8 @@ class QualityRegression(TrainingMethod):
 
     @torch.no_grad()
     def valid_step(self, batch):
-        loss, pred = self.regression_loss(self.model("q"), batch["wav"], batch["lengths"],
-                                          batch[self.field])
+        pred = score_in_windows(self.model("q"), batch["wav"], batch["lengths"], self.window)
+        loss = ((pred - self.scale.normalize(batch[self.field])) ** 2).mean()
         self._pred += self.scale.denormalize(pred).tolist()
         self._true += batch[self.field].tolist()
         return {"loss": float(loss)}
