@@ -116,17 +116,25 @@ def _local_peaks(energy, slope):
     return peaks
 
 
+def _band_energies(frames, filters, n_fft, block=4096):
+    """Critical-band energies in dB per frame, a block of frames at a time (a long file's
+    spectra at once would take gigabytes)."""
+    half = n_fft // 2
+    out = np.empty((frames.shape[0], filters.shape[0]))
+    for start in range(0, frames.shape[0], block):
+        power = np.abs(np.fft.rfft(frames[start:start + block], n_fft, axis=1)[:, :half]) ** 2
+        out[start:start + block] = 10 * np.log10(np.maximum(power @ filters.T, 1e-10))
+    return out
+
+
 def wss(ref, enh, fs):
     """Per-frame weighted spectral slope distance (Klatt 1982, 25 critical bands)."""
     ref_f, win = _frames(ref, fs)
     enh_f, _ = _frames(enh, fs)
     n_fft = int(2 ** np.ceil(np.log2(2 * win)))
     filters = _critical_filters(fs, n_fft)
-    half = n_fft // 2
-    ref_e = 10 * np.log10(np.maximum(
-        (np.abs(np.fft.fft(ref_f, n_fft, axis=1)) ** 2)[:, :half] @ filters.T, 1e-10))
-    enh_e = 10 * np.log10(np.maximum(
-        (np.abs(np.fft.fft(enh_f, n_fft, axis=1)) ** 2)[:, :half] @ filters.T, 1e-10))
+    ref_e = _band_energies(ref_f, filters, n_fft)
+    enh_e = _band_energies(enh_f, filters, n_fft)
     ref_s = np.diff(ref_e, axis=1)
     enh_s = np.diff(enh_e, axis=1)
     kmax, klocmax = 20.0, 1.0
