@@ -4,9 +4,9 @@ BSS-eval SDR/SIR/SAR. Inputs are float arrays of equal length at rate ``fs``.
 Which PESQ: the ITU reference C code through the ``pesq`` package (ludlows/PESQ).
 ``pesq_wb`` is P.862.2 MOS-LQO at 16 kHz (the score SE papers report as "PESQ"); other rates
 are resampled (soxr) to 16 kHz first. ``pesq_nb`` is the P.862.1 MOS-LQO of P.862, which the
-ITU code runs at 8 or 16 kHz: 8 and 16 kHz input is scored at its own rate (as the ``pesq``
-package documents, and ESPnet, torchmetrics and URGENT call it; resampling 16 kHz to 8 kHz
-first scores ~0.1 lower), other rates are resampled to 16 kHz (above 16 kHz) or 8 kHz.
+ITU code runs at 8 or 16 kHz: 8 and 16 kHz input is scored at its own rate (the ``pesq``
+package documents nb at 16 kHz; resampling 16 kHz to 8 kHz first scores ~0.09 higher), other
+rates are resampled to 16 kHz (above 16 kHz) or 8 kHz.
 ``pesq_raw_nb`` inverts the P.862.1 mapping to the raw P.862 score. References longer than
 ``pesq_guard.SAFE_SECONDS`` are scored in a child process that first checks the C code's
 utterance limit (see sebench.metrics.pesq_guard).
