@@ -61,7 +61,6 @@ def build_parser(prog):
     return p
 
 
-
 def run(args, rest):
     from sebench.jobs import single_thread_math
     single_thread_math()    # before numpy loads: --nj 1 computes what a job of --nj J does
