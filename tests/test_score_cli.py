@@ -108,6 +108,47 @@ def test_robustness_cases_become_nan_with_reasons(test_set, tmp_path):
     assert proc.returncode == 1 and "every utterance failed" in proc.stderr
 
 
+FAILING_RUNNER = """#!/usr/bin/env python3
+# a run.pl stand-in whose job 2 dies before writing anything (a killed or crashed job)
+import os, subprocess, sys
+spec, log, *command = sys.argv[1:]
+first, last = map(int, spec.split("=")[1].split(":"))
+status = 0
+for job in range(first, last + 1):
+    path = log.replace("JOB", str(job))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        if job == 2:
+            f.write("Killed\\n")
+            status = 1
+            continue
+        argv = [word.replace("JOB", str(job)) for word in command]
+        status |= subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT).returncode
+sys.exit(status)
+"""
+
+
+def test_a_failed_job_loses_only_its_own_utterances(test_set, tmp_path):
+    root, d = test_set
+    runner = tmp_path / "failing.pl"
+    runner.write_text(FAILING_RUNNER)
+    runner.chmod(0o755)
+    out = tmp_path / "s"
+    proc = run_cli("score", "--enh", root / "enh", "--ref", d.path, "--metrics", "sisdr",
+                   "--out", out, "--nj", "2", "--cmd", runner, check=False)
+    assert proc.returncode == 1
+    assert "NaN for the utterances of job(s) 2" in proc.stderr and "Traceback" not in proc.stderr
+    rows = read_scores(out)
+    lost = set((out / "split2" / "keys.2").read_text().split())
+    assert set(rows) == {f"u{i}" for i in range(6)} and 0 < len(lost) < 6
+    for key, row in rows.items():
+        if key in lost:
+            assert row["sisdr"] == "nan" and "scoring job 2 failed (see log/score.2.log)" in \
+                row["error"]
+        else:
+            assert float(row["sisdr"]) > 10 and row["error"] == ""
+
+
 def test_nonintrusive_dnsmos_without_reference(test_set, tmp_path):
     root, _ = test_set
     run_cli("score", "--enh", root / "noisy", "--metrics", "nonintrusive,sisdr", "--out",

@@ -72,8 +72,8 @@ def run(args, rest):
     from sebench.jobs.shards import balanced_shards
     from sebench.metrics import columns_of, expand
     from sebench.scoring.compute import CHOICES, ScoreCache, check_options, default_cache_dir
-    from sebench.scoring.run import (audio_map, conventions, estimated_cost, pair_keys,
-                                     score_keys, write_outputs)
+    from sebench.scoring.run import (audio_map, collect_shards, conventions, estimated_cost,
+                                     pair_keys, score_keys, write_outputs)
     from sebench.version import provenance
 
     cfg = resolve_config(DEFAULTS, args, rest, [("metrics", "metrics"), ("nj", "nj"),
@@ -101,6 +101,7 @@ def run(args, rest):
     options = {"channel": cfg["channel"], "length_tolerance": cfg["length_tolerance"],
                **{key: cfg[key] for key in CHOICES}}
     nj = max(1, min(int(cfg["nj"]), len(keys)))
+    failed_jobs, job_error = [], None
     if args.rows_out or nj == 1:
         rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
         if args.rows_out:
@@ -114,9 +115,12 @@ def run(args, rest):
         os.makedirs(split, exist_ok=True)
         costs = [estimated_cost(enh[k], units, cfg["dnsmos_short_clips"], cfg["dnsmos_windows"])
                  * (2 if noisy else 1) for k in keys]
-        for i, shard in enumerate(balanced_shards(costs, nj)):
-            with open(os.path.join(split, f"keys.{i + 1}"), "w") as f:
-                f.write("".join(keys[j] + "\n" for j in shard))
+        shards = [[keys[j] for j in shard] for shard in balanced_shards(costs, nj)]
+        for i, shard in enumerate(shards, 1):
+            with open(os.path.join(split, f"keys.{i}"), "w") as f:
+                f.write("".join(key + "\n" for key in shard))
+            if os.path.exists(os.path.join(split, f"rows.{i}.jsonl")):   # a previous run's
+                os.remove(os.path.join(split, f"rows.{i}.jsonl"))
         command = sebench_argv() + ["score", "--enh", args.enh, "--out", args.out,
                                     "--keys", os.path.join(split, "keys.JOB"),
                                     "--rows-out", os.path.join(split, "rows.JOB.jsonl"),
@@ -128,11 +132,13 @@ def run(args, rest):
                             *((f"--{key.replace('_', '-')}", cfg[key]) for key in CHOICES)):
             if value is not None:
                 command += [flag, str(value)]
-        run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)
-        rows = []
-        for i in range(nj):
-            with open(os.path.join(split, f"rows.{i + 1}.jsonl")) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
+        try:
+            run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)
+        except SebenchError as e:
+            job_error = e
+        rows, failed_jobs = collect_shards(split, shards, units, bool(noisy))
+        if len(failed_jobs) == nj:
+            raise job_error or SebenchError(f"no scoring job wrote its rows; see {args.out}/log")
     info = {"enh": os.path.abspath(args.enh), "ref": args.ref and os.path.abspath(args.ref),
             "noisy": args.noisy and os.path.abspath(args.noisy), "metric_names": metrics,
             "conventions": conventions(units, cfg), "provenance": provenance(), "nj": nj}
@@ -143,6 +149,9 @@ def run(args, rest):
     cfgmod.save_config(cfg, os.path.join(args.out, "config.yaml"), command=command_line())
     with open(os.path.join(args.out, "RESULTS.md")) as f:
         print(f.read())
+    if failed_jobs:
+        raise SebenchError(f"{job_error}; {args.out}/scores.csv has the other jobs' scores and "
+                           f"NaN for the utterances of job(s) {', '.join(map(str, failed_jobs))}")
     if all(entry["count"] == 0 for entry in summary["metrics"].values()):
         raise SebenchError(f"every utterance failed; see {args.out}/scores.csv (error column)")
     return 0

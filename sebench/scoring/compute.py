@@ -74,9 +74,11 @@ def compute_unit(unit, est, ref, fs, noise=None, composite_pesq="wb", dnsmos_win
     raise KeyError(unit)
 
 
-def _nan_row(units, reason):
+def failed_row(units, reason):
+    """A row of NaN for every column of ``units``, with ``reason`` as its error."""
     row = {c: math.nan for u in units for c in UNITS[u].columns}
     row["error"] = reason
+    row["warning"] = ""
     return row
 
 
@@ -132,9 +134,7 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
                 noise = _match_rate(noise, noise_fs, fs, "noise", on_rate_mismatch, warnings)
                 noise = noise[:len(ref)] if len(noise) >= len(ref) else None
     except MetricError as e:
-        row = _nan_row(units, str(e))
-        row["warning"] = ""
-        return row
+        return failed_row(units, str(e))
     row, reasons = {}, []
     for unit in units:
         if UNITS[unit].intrusive and ref is None:

@@ -14,7 +14,7 @@ import numpy as np
 from sebench.data.datadir import write_kv
 from sebench.data.sources import audio_map  # noqa: F401 - re-exported for the CLI
 from sebench.metrics import METRIC_UNIT, UNITS
-from sebench.scoring.compute import REASON_SEP, score_pair
+from sebench.scoring.compute import REASON_SEP, failed_row, score_pair
 from sebench.utils.fileio import atomic_write_text
 from sebench.utils.log import get_logger, progress
 
@@ -63,6 +63,26 @@ def score_keys(keys, enh, ref, noisy, noise, units, cache, options):
             row["noisy"] = cached
         rows.append(row)
     return rows
+
+
+def collect_shards(split, shards, units, with_noisy):
+    """The rows every job wrote (``split/rows.N.jsonl``, one per shard of keys); a job that
+    wrote none (it failed) gets NaN rows naming its log, so the other jobs' scores are still
+    reported. Returns (rows, numbers of the failed jobs)."""
+    rows, failed = [], []
+    for job, keys in enumerate(shards, 1):
+        path = os.path.join(split, f"rows.{job}.jsonl")
+        if os.path.isfile(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+            continue
+        failed.append(job)
+        reason = f"scoring job {job} failed (see log/score.{job}.log)"
+        for key in keys:
+            rows.append({"key": key, "enh": failed_row(units, reason)})
+            if with_noisy:
+                rows[-1]["noisy"] = failed_row(units, reason)
+    return rows, failed
 
 
 _DESCRIPTIONS = {
