@@ -101,7 +101,7 @@ def main():
         m(clip)
     per_clip = (time.perf_counter() - t0) / 3
     print(f"DNSMOS: {per_clip:.2f} s per 10 s clip on 1 core ({len(m.windows(clip.size))} "
-          f"windows of 9.01 s: the tail window covers the last 0.99 s)")
+          f"window of 9.01 s, the official windowing)")
 
 
 if __name__ == "__main__":

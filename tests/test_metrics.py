@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sebench.metrics import composite, expand, intrusive
+import loizou_reference
+from sebench.metrics import composite, expand, intrusive, pesq_guard
 from sebench.metrics.intrusive import MetricError
 
 
@@ -71,6 +72,104 @@ def test_composite_and_pesq_fall_with_noise():
     assert scores[0]["wss"] < scores[2]["wss"] and scores[0]["llr"] < scores[2]["llr"]
 
 
+def test_wss_local_peak_is_composite_m():
+    """composite.m keeps clean_energy(n-1) right of a rising band: one band short of the
+    peak (here 1 and 2 where the true peaks are 3 and 5)."""
+    energy = np.array([0.0, 1.0, 3.0, 2.0, 5.0, 4.0])
+    slope = np.diff(energy)
+    assert list(composite._local_peaks(energy, slope)) == [1.0, 1.0, 3.0, 2.0, 5.0]
+    assert list(loizou_reference.local_peaks(energy, slope)) == [1.0, 1.0, 3.0, 2.0, 5.0]
+
+
+# composite.m on NOIZEUS sp09 (8 kHz, raw P.862 term), from tests/loizou_reference.py; the
+# logMMSE-enhanced sp09 of Loizou's own example is not in ../shared/data, noisy inputs are
+NOIZEUS_SP09 = {  # condition: (CSIG, CBAK, COVL, WSS, LLR, segSNR)
+    "babble_10dB/sp09_babble_sn10": (3.260661, 2.506224, 2.597272, 37.578541, 0.685839, 2.775196),
+    "street_0dB/sp09_street_sn0": (2.458966, 1.815190, 1.925386, 55.559962, 1.043496, -2.775294),
+}
+COMPOSITE_KEYS = ("csig", "cbak", "covl", "wss", "llr", "segsnr")
+
+
+def test_composite_matches_composite_m_on_noizeus(shared_data):
+    from pesq import pesq
+    clean, fs = sf.read(shared_data / "noizeus" / "clean" / "sp09.wav")
+    for condition, golden in NOIZEUS_SP09.items():
+        noisy, _ = sf.read(shared_data / "noizeus" / "noisy" / f"{condition}.wav")
+        raw = loizou_reference.raw_p862(pesq(fs, clean, noisy, "nb"))
+        oracle = loizou_reference.composite(clean, noisy, fs, raw)
+        assert [oracle[k] for k in COMPOSITE_KEYS] == pytest.approx(golden, abs=1e-5), condition
+        ours = composite.composite(clean, noisy, fs)          # wb default: raw P.862 at 8 kHz
+        assert ours["pesq"] == pytest.approx(raw, abs=1e-6)
+        for key in COMPOSITE_KEYS:
+            assert ours[key] == pytest.approx(oracle[key], abs=1e-9), (condition, key)
+        assert composite.composite(clean, noisy, fs, pesq_term="raw_nb") == ours
+
+
+def test_composite_pesq_term_is_wideband_at_16k():
+    x = speech_like()
+    y = add_noise(x, 10)
+    wb = composite.composite(x, y, 16000)
+    nb = composite.composite(x, y, 16000, pesq_term="raw_nb")
+    assert wb["pesq"] == intrusive.pesq_wb(x, y, 16000)
+    assert nb["pesq"] == pytest.approx(intrusive.pesq_raw_nb(x, y, 16000), abs=1e-9)
+    assert wb["pesq"] != pytest.approx(nb["pesq"], abs=0.05)
+    oracle = loizou_reference.composite(x, y, 16000, wb["pesq"])    # the published convention
+    for key in COMPOSITE_KEYS:
+        assert wb[key] == pytest.approx(oracle[key], abs=1e-9), key
+    with pytest.raises(ValueError, match="raw_nb"):
+        composite.composite(x, y, 16000, pesq_term="mos")
+
+
+def test_pesq_nb_runs_at_8_or_16_khz_as_given():
+    from pesq import pesq
+
+    from sebench.audio.resample import resample
+    x = speech_like().astype(np.float64)
+    y = add_noise(x, 10).astype(np.float64)
+    assert intrusive.pesq_nb(x, y, 16000) == pytest.approx(pesq(16000, x, y, "nb"), abs=1e-12)
+    x8, y8 = (resample(v, 16000, 8000).astype(np.float64) for v in (x, y))
+    assert intrusive.pesq_nb(x8, y8, 8000) == pytest.approx(pesq(8000, x8, y8, "nb"), abs=1e-12)
+    assert intrusive.pesq_rate(48000, "nb") == 16000 and intrusive.pesq_rate(11025, "nb") == 8000
+    assert intrusive.pesq_rate(8000, "wb") == 16000
+
+
+def speech_bursts(count, fs=16000, on=0.3, off=0.3):
+    """``count`` voiced bursts (varying pitch) between silences: PESQ's utterances."""
+    t = np.arange(int(on * fs)) / fs
+    taper = np.clip(np.minimum(t, t[-1] - t) / 0.03, 0, 1)
+    parts = []
+    for i in range(count):
+        f0 = 110 + 5 * (i % 7)
+        parts += [0.1 * taper * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 12)),
+                  np.zeros(int(off * fs))]
+    x = np.concatenate(parts)
+    return x, x + 0.003 * np.random.default_rng(count).standard_normal(x.size)
+
+
+def test_pesq_refuses_references_beyond_its_utterance_tables():
+    """The ITU code holds 50 utterances and overflows its tables beyond: 50 bursts are scored
+    exactly as the package scores them, 51 are refused before the C code runs."""
+    from pesq import pesq
+    x, y = speech_bursts(50)
+    assert len(x) > pesq_guard.SAFE_SECONDS * 16000           # the guarded path
+    assert pesq_guard.utterance_slots(*pesq_guard.reference_vad(x, y, 16000, "wb")) == (50, 49)
+    assert intrusive.pesq_wb(x, y, 16000) == pytest.approx(pesq(16000, x, y, "wb"), abs=1e-12)
+    x, y = speech_bursts(51)
+    with pytest.raises(MetricError, match=r"too long for PESQ \(30\.6 s: 51 speech segments > "
+                                          r"the 50 its ITU code holds\)"):
+        intrusive.pesq_wb(x, y, 16000)
+
+
+def test_isolated_call_returns_raises_and_survives_a_crash():
+    import ctypes
+    assert pesq_guard.run_isolated(pow, 2, 10) == 1024
+    with pytest.raises(ZeroDivisionError):
+        pesq_guard.run_isolated(divmod, 1, 0)
+    with pytest.raises(RuntimeError, match="crashed \\(SIGSEGV\\)"):
+        pesq_guard.run_isolated(ctypes.string_at, 0)        # reads address 0 in the child
+    assert pesq_guard.run_isolated(pow, 3, 2) == 9           # and this process carries on
+
+
 def test_segsnr_clamped():
     x = speech_like(1.0)
     seg = composite.segmental_snr(x.astype(np.float64) + 1e-16, x.astype(np.float64), 16000)
@@ -107,7 +206,7 @@ def test_expand_groups_and_unknown():
 
 
 @pytest.mark.slow
-def test_dnsmos_deterministic_falls_with_noise_and_covers_tail():
+def test_dnsmos_deterministic_falls_with_noise_and_windows():
     from sebench.metrics.dnsmos import DNSMOS, get_dnsmos
     m = get_dnsmos()
     x = speech_like(4.0)
@@ -117,14 +216,48 @@ def test_dnsmos_deterministic_falls_with_noise_and_covers_tail():
     assert clean == again
     assert noisy["bak"] < clean["bak"] and noisy["ovrl"] < clean["ovrl"]
     assert set(clean) == {"p808", "sig", "bak", "ovrl", "sig_raw", "bak_raw", "ovrl_raw"}
-    assert DNSMOS.windows(160000) == [0]                    # 10 s: 0.99 s tail < the 1 s hop
-    assert DNSMOS.windows(175800) == [0, 16000]   # 10.99 s: the reference scores one window
-    assert DNSMOS.windows(144160 + 2 * 16000) == [0, 16000, 32000]  # exact multiple
+    second = 16000
+    # official (dnsmos_local.py): hops counted from whole seconds; 10.99 s -> one window
+    assert DNSMOS.windows(160000) == DNSMOS.windows(175800) == [0]
+    assert DNSMOS.windows(12 * second) == [0, second, 2 * second]
+    # its window ends int((i + 9.01) * 16000) fall one sample short for i = 7..23: dropped
+    assert DNSMOS.windows(17 * second) == [i * second for i in range(7)]
+    assert DNSMOS.windows(20 * second) == [i * second for i in range(7)]
+    assert DNSMOS.windows(40 * second)[7:9] == [24 * second, 25 * second]
+    # full: every 1 s hop that fits, nothing dropped
+    assert DNSMOS.windows(175800, "full") == [0, second]
+    assert DNSMOS.windows(20 * second, "full") == [i * second for i in range(11)]
+    with pytest.raises(ValueError, match="official"):
+        DNSMOS.windows(20 * second, "every")
+    # short clips are doubled: 2.7 s -> 10.8 s (1 official window, 2 full), 3 s -> 12 s (3)
+    assert DNSMOS.num_windows(int(2.7 * second)) == 1
+    assert DNSMOS.num_windows(int(2.7 * second), windows="full") == 2
+    assert DNSMOS.num_windows(3 * second) == 3
     # short clips: the tiled clip's first window only, on request (the training labeller)
     first = m(x, 16000, short_clips="first_window", models=("p808",))
     assert set(first) == {"p808"} and abs(first["p808"] - clean["p808"]) < 0.3
     with pytest.raises(ValueError, match="silence"):
         m(np.zeros(16000, dtype=np.float32))
+
+
+def test_dnsmos_default_equals_the_official_loop():
+    """Default DNSMOS against speechmos (the official dnsmos_local.py loop, its ONNX models)
+    on clips whose windows differ between the conventions; the noise swells over each clip,
+    so every window scores differently and a wrong window set shows."""
+    from speechmos import dnsmos as official
+
+    from sebench.metrics.dnsmos import DNSMOS, get_dnsmos
+    ours = get_dnsmos()
+    for seconds in (3, 9.5, 10, 10.8, 12, 20):
+        x = speech_like(seconds, seed=int(seconds * 10)).astype(np.float64)
+        swell = np.linspace(0.002, 0.08, x.size) * np.random.default_rng(1).standard_normal(x.size)
+        clip = (x + swell) / 2
+        ref = official.run(clip, 16000)
+        mine = ours(clip.astype(np.float32), 16000)
+        for key in ("p808", "sig", "bak", "ovrl"):
+            assert abs(mine[key] - ref[f"{key}_mos"]) < 1e-3, (seconds, key, mine, ref)
+    # the full-coverage mode scores other windows on such clips (so the check above can fail)
+    assert DNSMOS.windows(20 * 16000, "full") != DNSMOS.windows(20 * 16000)
 
 
 def reverberate(x, rt60, fs=16000, seed=3):

@@ -18,8 +18,13 @@ DEFAULTS = {
     "nj": 1,
     "cmd": "run.pl",
     "cache_dir": None,          # default ~/.cache/sebench/scores (noisy scores, by content)
+    "composite_pesq": "wb",     # CSIG/CBAK/COVL's PESQ term: wb (P.862.2 at 16 kHz, raw P.862
+                                # at 8 kHz; the published VBD convention) or raw_nb (composite.m)
+    "dnsmos_windows": "official",   # official (dnsmos_local.py's windows) or full (every hop)
     "dnsmos_short_clips": "reference",   # clips < 9.01 s: reference (all windows of the tiled
                                          # clip, as dnsmos_local.py) or first_window (cheaper)
+    "on_rate_mismatch": "resample",  # estimate at another rate than its reference: resample
+                                     # it (soxr; a warning) or error (NaN with the reason)
 }
 
 #: value rules (sebench.config), checked with the types before anything is read
@@ -43,13 +48,22 @@ def build_parser(prog):
     p.add_argument("--nj", type=int, help="number of jobs (shards)")
     p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
     p.add_argument("--channel", type=int, help="channel to score in multi-channel files")
+    p.add_argument("--composite-pesq", metavar="{wb,raw_nb}", default=argparse.SUPPRESS,
+                   help="PESQ term of CSIG/CBAK/COVL: wb = P.862.2 MOS-LQO at 16 kHz (raw P.862 "
+                        "at 8 kHz), as published VoiceBank-DEMAND numbers; raw_nb = raw P.862 "
+                        "at every rate, as Loizou's composite.m (default: wb)")
+    p.add_argument("--dnsmos-windows", metavar="{official,full}", default=argparse.SUPPRESS,
+                   help="DNSMOS windows: official = those of dnsmos_local.py/speechmos (it "
+                        "drops some on clips of 17 s or more); full = every 1 s hop that fits "
+                        "(default: official)")
+    p.add_argument("--on-rate-mismatch", metavar="{resample,error}", default=argparse.SUPPRESS,
+                   help="estimate at another rate than its reference: resample it to the "
+                        "reference's rate (a warning in scores.csv) or refuse it (default: "
+                        "resample)")
     p.add_argument("--keys", help=argparse.SUPPRESS)
     p.add_argument("--rows-out", help=argparse.SUPPRESS)
     add_config_options(p)
     return p
-
-
-
 
 
 def run(args, rest):
@@ -62,13 +76,14 @@ def run(args, rest):
     from sebench.jobs import run_jobs, sebench_argv
     from sebench.jobs.shards import balanced_shards
     from sebench.metrics import columns_of, expand
-    from sebench.scoring.compute import ScoreCache, default_cache_dir
-    from sebench.scoring.run import (audio_map, estimated_cost, pair_keys, score_keys,
-                                     write_outputs)
+    from sebench.scoring.compute import CHOICES, ScoreCache, check_options, default_cache_dir
+    from sebench.scoring.run import (audio_map, collect_shards, conventions, estimated_cost,
+                                     pair_keys, score_keys, write_outputs)
     from sebench.version import provenance
 
     cfg = resolve_config(DEFAULTS, args, rest, [("metrics", "metrics"), ("nj", "nj"),
-                                                ("cmd", "cmd"), ("channel", "channel")], CHECKS)
+                                                ("cmd", "cmd"), ("channel", "channel")]
+                         + [(key, key) for key in CHOICES if hasattr(args, key)], CHECKS)
     metrics, units = expand(cfg["metrics"])
     columns = columns_of(metrics)
     enh = audio_map(args.enh, "enh")
@@ -87,11 +102,11 @@ def run(args, rest):
     if not keys:
         raise SebenchError(f"--enh {args.enh}: nothing to score (no estimate has all its partners)")
     cache = ScoreCache(cfg["cache_dir"] or default_cache_dir())
-    if cfg["dnsmos_short_clips"] not in ("reference", "first_window"):
-        raise SebenchError("dnsmos_short_clips must be reference or first_window")
+    check_options(cfg)
     options = {"channel": cfg["channel"], "length_tolerance": cfg["length_tolerance"],
-               "dnsmos_short_clips": cfg["dnsmos_short_clips"]}
+               **{key: cfg[key] for key in CHOICES}}
     nj = max(1, min(int(cfg["nj"]), len(keys)))
+    failed_jobs, job_error = [], None
     if args.rows_out or nj == 1:
         rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
         if args.rows_out:
@@ -101,11 +116,14 @@ def run(args, rest):
     else:
         split = os.path.join(args.out, f"split{nj}")
         os.makedirs(split, exist_ok=True)
-        costs = [estimated_cost(enh[k], units, cfg["dnsmos_short_clips"]) *
-                 (2 if noisy else 1) for k in keys]
-        for i, shard in enumerate(balanced_shards(costs, nj)):
-            with open(os.path.join(split, f"keys.{i + 1}"), "w") as f:
-                f.write("".join(keys[j] + "\n" for j in shard))
+        costs = [estimated_cost(enh[k], units, cfg["dnsmos_short_clips"], cfg["dnsmos_windows"])
+                 * (2 if noisy else 1) for k in keys]
+        shards = [[keys[j] for j in shard] for shard in balanced_shards(costs, nj)]
+        for i, shard in enumerate(shards, 1):
+            with open(os.path.join(split, f"keys.{i}"), "w") as f:
+                f.write("".join(key + "\n" for key in shard))
+            if os.path.exists(os.path.join(split, f"rows.{i}.jsonl")):   # a previous run's
+                os.remove(os.path.join(split, f"rows.{i}.jsonl"))
         command = sebench_argv() + ["score", "--enh", args.enh, "--out", args.out,
                                     "--keys", os.path.join(split, "keys.JOB"),
                                     "--rows-out", os.path.join(split, "rows.JOB.jsonl"),
@@ -114,17 +132,19 @@ def run(args, rest):
                             ("--channel", cfg["channel"]),
                             ("--length_tolerance", cfg["length_tolerance"]),
                             ("--cache_dir", cfg["cache_dir"]),
-                            ("--dnsmos_short_clips", cfg["dnsmos_short_clips"])):
+                            *((f"--{key.replace('_', '-')}", cfg[key]) for key in CHOICES)):
             if value is not None:
                 command += [flag, str(value)]
-        run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)
-        rows = []
-        for i in range(nj):
-            with open(os.path.join(split, f"rows.{i + 1}.jsonl")) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
+        try:
+            run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)
+        except SebenchError as e:
+            job_error = e
+        rows, failed_jobs = collect_shards(split, shards, units, bool(noisy))
+        if len(failed_jobs) == nj:
+            raise job_error or SebenchError(f"no scoring job wrote its rows; see {args.out}/log")
     info = {"enh": os.path.abspath(args.enh), "ref": args.ref and os.path.abspath(args.ref),
             "noisy": args.noisy and os.path.abspath(args.noisy), "metric_names": metrics,
-            "provenance": provenance(), "nj": nj}
+            "conventions": conventions(units, cfg), "provenance": provenance(), "nj": nj}
     if "dnsmos" in units:
         from sebench.metrics.dnsmos import MODEL_SHA256
         info["dnsmos_models"] = ", ".join(f"{k} sha256 {v[:12]}…" for k, v in MODEL_SHA256.items())
@@ -132,6 +152,9 @@ def run(args, rest):
     cfgmod.save_config(cfg, os.path.join(args.out, "config.yaml"), command=command_line())
     with open(os.path.join(args.out, "RESULTS.md")) as f:
         print(f.read())
+    if failed_jobs:
+        raise SebenchError(f"{job_error}; {args.out}/scores.csv has the other jobs' scores and "
+                           f"NaN for the utterances of job(s) {', '.join(map(str, failed_jobs))}")
     if all(entry["count"] == 0 for entry in summary["metrics"].values()):
         raise SebenchError(f"every utterance failed; see {args.out}/scores.csv (error column)")
     return 0

@@ -17,17 +17,17 @@ class Unit:
 
 UNITS = {u.name: u for u in (
     Unit("pesq_wb", ("pesq_wb",), True, cost=0.014),
-    Unit("pesq_nb", ("pesq_nb",), True, cost=0.014),
+    Unit("pesq_nb", ("pesq_nb",), True, version="2", cost=0.014),
     Unit("stoi", ("stoi",), True, cost=0.01),
     Unit("estoi", ("estoi",), True, cost=0.01),
     Unit("sisdr", ("sisdr",), True, cost=0.0002),
     Unit("snr", ("snr",), True, cost=0.0002),
     Unit("segsnr", ("segsnr",), True, cost=0.001),
     Unit("bss", ("sdr", "sir", "sar"), True, cost=0.01),
-    Unit("composite", ("csig", "cbak", "covl"), True, cost=0.03),
+    Unit("composite", ("csig", "cbak", "covl"), True, version="2", cost=0.03),
     Unit("dnsmos", ("dnsmos_p808", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl",
                     "dnsmos_sig_raw", "dnsmos_bak_raw", "dnsmos_ovrl_raw"), False,
-         version="2", cost=0.45),   # per 9.01 s window, not per second
+         version="3", cost=0.45),   # per 9.01 s window, not per second
     Unit("srmr", ("srmr",), False, cost=0.065),
 )}
 

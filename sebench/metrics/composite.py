@@ -4,12 +4,21 @@ Follows the definitions of Loizou's reference implementation (composite.m): 30 m
 frames (``0.5*(1-cos(2*pi*n/(N+1)))``, n = 1..N) with a quarter-frame hop; LPC order 10
 below 10 kHz, else 16; LLR and WSS averaged over the best (lowest) 95 % of frames; segmental
 SNR per frame clamped to [-10, 35] dB; WSS on 25 Gaussian critical-band filters (Klatt's
-weighting, Kmax = 20, Klocmax = 1); the PESQ term is the *raw* P.862 score (not P.862.1
-MOS-LQO), as the regressions were fitted on it. Results are clamped to [1, 5].
+weighting, Kmax = 20, Klocmax = 1), each band's local peak taken as composite.m takes it
+(one band short of the peak on a rising slope; pysepm and the denoiser/SpeechBrain port agree).
+Results are clamped to [1, 5].
+
+The PESQ term (``pesq_term``): ``wb`` (default) uses the P.862.2 wideband MOS-LQO at 16 kHz
+and above, as the published VoiceBank-DEMAND numbers (SEGAN onwards; the denoiser, SpeechBrain
+and pysepm scripts) do, and the raw P.862 score below 16 kHz, as composite.m; ``raw_nb`` uses
+the raw narrowband P.862 score at every rate (composite.m's own choice at 16 kHz too).
 """
 import numpy as np
 
-from sebench.metrics.intrusive import pesq_raw_nb
+from sebench.metrics.intrusive import pesq_raw_nb, pesq_wb
+
+#: values of the ``composite_pesq`` option
+PESQ_TERMS = ("wb", "raw_nb")
 
 ALPHA = 0.95
 _MATLAB_EPS = np.finfo(np.float64).eps
@@ -88,7 +97,10 @@ def _critical_filters(fs, n_fft):
 
 
 def _local_peaks(energy, slope):
-    """For each band, the energy of the nearest spectral peak (right if rising, else left)."""
+    """For each band, the energy of the nearest spectral peak (right if rising, else left).
+
+    On a rising slope composite.m takes ``clean_energy(n-1)``, the band *before* the first
+    non-rising one, not the peak itself; kept, since every published number uses it."""
     num_crit = energy.shape[0]
     peaks = np.empty(num_crit - 1)
     for i in range(num_crit - 1):
@@ -96,12 +108,23 @@ def _local_peaks(energy, slope):
         if slope[i] > 0:
             while n < num_crit - 1 and slope[n] > 0:
                 n += 1
-            peaks[i] = energy[n]
+            peaks[i] = energy[n - 1]
         else:
             while n >= 0 and slope[n] <= 0:
                 n -= 1
             peaks[i] = energy[n + 1]
     return peaks
+
+
+def _band_energies(frames, filters, n_fft, block=4096):
+    """Critical-band energies in dB per frame, a block of frames at a time (a long file's
+    spectra at once would take gigabytes)."""
+    half = n_fft // 2
+    out = np.empty((frames.shape[0], filters.shape[0]))
+    for start in range(0, frames.shape[0], block):
+        power = np.abs(np.fft.rfft(frames[start:start + block], n_fft, axis=1)[:, :half]) ** 2
+        out[start:start + block] = 10 * np.log10(np.maximum(power @ filters.T, 1e-10))
+    return out
 
 
 def wss(ref, enh, fs):
@@ -110,11 +133,8 @@ def wss(ref, enh, fs):
     enh_f, _ = _frames(enh, fs)
     n_fft = int(2 ** np.ceil(np.log2(2 * win)))
     filters = _critical_filters(fs, n_fft)
-    half = n_fft // 2
-    ref_e = 10 * np.log10(np.maximum(
-        (np.abs(np.fft.fft(ref_f, n_fft, axis=1)) ** 2)[:, :half] @ filters.T, 1e-10))
-    enh_e = 10 * np.log10(np.maximum(
-        (np.abs(np.fft.fft(enh_f, n_fft, axis=1)) ** 2)[:, :half] @ filters.T, 1e-10))
+    ref_e = _band_energies(ref_f, filters, n_fft)
+    enh_e = _band_energies(enh_f, filters, n_fft)
     ref_s = np.diff(ref_e, axis=1)
     enh_s = np.diff(enh_e, axis=1)
     kmax, klocmax = 20.0, 1.0
@@ -132,22 +152,34 @@ def wss(ref, enh, fs):
 
 
 def _best_mean(values, alpha=ALPHA):
+    """Mean of the lowest ``alpha`` share of frames; MATLAB's round (half away from zero), not
+    Python's half-to-even, as composite.m counts them (e.g. 190 frames -> 181, not 180)."""
     values = np.sort(values)
-    return float(np.mean(values[:max(1, int(round(len(values) * alpha)))]))
+    return float(np.mean(values[:max(1, int(np.floor(len(values) * alpha + 0.5)))]))
 
 
-def composite(ref, enh, fs, pesq_raw=None):
+def pesq_input(ref, enh, fs, pesq_term="wb"):
+    """The regressions' PESQ input (see the module doc): P.862.2 MOS-LQO at >= 16 kHz with
+    ``wb``, else the raw P.862 score."""
+    if pesq_term not in PESQ_TERMS:
+        raise ValueError(f"composite PESQ term must be one of {PESQ_TERMS}, got {pesq_term!r}")
+    if pesq_term == "wb" and fs >= 16000:
+        return pesq_wb(ref, enh, fs)
+    return pesq_raw_nb(ref, enh, fs)
+
+
+def composite(ref, enh, fs, pesq_term="wb", pesq_value=None):
     """CSIG, CBAK, COVL and their inputs for one pair (ref = clean, enh = processed)."""
+    if pesq_value is None:      # first: PESQ refuses some inputs, and then the rest is moot
+        pesq_value = pesq_input(ref, enh, fs, pesq_term)
     ref = ref.astype(np.float64) + _MATLAB_EPS
     enh = enh.astype(np.float64) + _MATLAB_EPS
     wss_dist = _best_mean(wss(ref, enh, fs))
     llr_mean = _best_mean(llr(ref, enh, fs))
     seg = float(np.mean(segmental_snr(ref, enh, fs)))
-    if pesq_raw is None:
-        pesq_raw = pesq_raw_nb(ref, enh, fs)
-    csig = 3.093 - 1.029 * llr_mean + 0.603 * pesq_raw - 0.009 * wss_dist
-    cbak = 1.634 + 0.478 * pesq_raw - 0.007 * wss_dist + 0.063 * seg
-    covl = 1.594 + 0.805 * pesq_raw - 0.512 * llr_mean - 0.007 * wss_dist
+    csig = 3.093 - 1.029 * llr_mean + 0.603 * pesq_value - 0.009 * wss_dist
+    cbak = 1.634 + 0.478 * pesq_value - 0.007 * wss_dist + 0.063 * seg
+    covl = 1.594 + 0.805 * pesq_value - 0.512 * llr_mean - 0.007 * wss_dist
     return {"csig": float(np.clip(csig, 1, 5)), "cbak": float(np.clip(cbak, 1, 5)),
             "covl": float(np.clip(covl, 1, 5)), "llr": llr_mean, "wss": wss_dist,
-            "segsnr": seg, "pesq_raw": float(pesq_raw)}
+            "segsnr": seg, "pesq": float(pesq_value)}

@@ -1,11 +1,22 @@
 """DNSMOS P.808 and P.835 (SIG/BAK/OVRL) from the official ONNX models in the speechmos wheel.
 
-Our own wrapper, because the reference loop counts its hops from the clip's whole seconds
-and so skips up to ~2 s at the end of long clips: here a clip is covered by 9.01 s windows
-every 1 s hop that fits, leaving less than one hop unscored (a 10 s clip costs one window,
-not two); clips shorter than 9.01 s are repeated until long enough, as DNSMOS defines. Input is an array at 16 kHz (other rates are resampled). P.835 is reported raw and
-with DNSMOS's polynomial calibration; P.808 has no calibration. Model files are loaded from
-the installed wheel only (never a web API) and their sha256 is checked against pinned values.
+Scores are the mean over 9.01 s windows; clips shorter than 9.01 s are doubled until long
+enough, as DNSMOS defines. Which windows (``windows``):
+
+- ``official`` (default): exactly those of microsoft/DNS-Challenge ``dnsmos_local.py`` and
+  the ``speechmos`` package, so scores sit beside published ones. Hops are 1 s, counted from
+  the clip's whole seconds (``int(floor(seconds) - 9.01) + 1``), which can leave up to ~2 s
+  at the end unscored; and each window ends at ``int((i + 9.01) * 16000)``, which rounds one
+  sample short for i = 7..23, so the official loop drops those windows: a clip of 17 s or
+  longer is scored without its windows starting at 7-23 s.
+- ``full``: every 9.01 s window a 1 s hop apart that fits, so less than one hop is left
+  unscored and nothing is dropped (differs from published numbers on most clips).
+
+Input is an array at 16 kHz (other rates are resampled). P.835 is reported raw and with
+DNSMOS's polynomial calibration; P.808 has no calibration. Model files are loaded from the
+installed wheel only (never a web API) and their sha256 is checked against pinned values.
+Our own loop rather than ``speechmos.dnsmos.run``: that one imports librosa and requests
+(seconds per scoring job) and cannot score only some windows (the training labeller).
 """
 import hashlib
 import importlib.util
@@ -20,6 +31,8 @@ from sebench.errors import SebenchError
 FS = 16000
 WINDOW_S = 9.01
 HOP_S = 1.0
+#: values of the ``dnsmos_windows`` option (see the module doc)
+WINDOW_MODES = ("official", "full")
 MODEL_SHA256 = {  # microsoft/DNS-Challenge DNSMOS/DNSMOS, as shipped by speechmos
     "sig_bak_ovr.onnx": "269fbebdb513aa23cddfbb593542ecc540284a91849ac50516870e1ac78f6edd",
     "model_v8.onnx": "9246480c58567bc6affd4200938e77eef49468c8bc7ed3776d109c07456f6e91",
@@ -77,33 +90,46 @@ class DNSMOS:
         self._log_mel = LogMel(FS)
 
     @staticmethod
-    def windows(num_samples):
-        """Start samples of the 9.01 s windows covering a clip of ``num_samples`` (>= 9.01 s)."""
+    def windows(num_samples, mode="official"):
+        """Start samples of the 9.01 s windows scored on a clip of ``num_samples`` (>= 9.01 s)."""
         length, hop = int(WINDOW_S * FS), int(HOP_S * FS)
-        # every start a hop apart that fits: the uncovered tail is always under one hop.
-        # The reference loop counts hops from the clip's whole seconds (floor), so it can
-        # leave up to ~2 s unscored (10.99 s -> one window); this never leaves a full hop.
-        starts = list(range(0, num_samples - length + 1, hop))
+        if mode == "full":
+            return list(range(0, num_samples - length + 1, hop))
+        if mode != "official":
+            raise ValueError(f"DNSMOS windows must be one of {WINDOW_MODES}, got {mode!r}")
+        # dnsmos_local.py's loop, float arithmetic included (its window ends round down for
+        # some hops, and it skips those windows as too short)
+        num_hops = int(np.floor(num_samples / FS) - WINDOW_S) + 1
+        starts = []
+        for idx in range(num_hops):
+            start, end = int(idx * hop), min(int((idx + WINDOW_S) * hop), num_samples)
+            if end - start >= length:
+                starts.append(start)
         return starts
 
-    @classmethod
-    def num_windows(cls, num_samples, short_clips="reference"):
-        """How many windows a clip of ``num_samples`` at 16 kHz is scored on (its cost)."""
+    @staticmethod
+    def tiled_length(num_samples):
+        """Length of a clip after DNSMOS's doubling of clips shorter than one window."""
         length = int(WINDOW_S * FS)
-        if num_samples >= length:
-            return len(cls.windows(num_samples))
-        if short_clips == "first_window" or num_samples <= 0:
-            return 1
-        tiled = num_samples
-        while tiled < length:
-            tiled *= 2
-        return len(cls.windows(tiled))
+        while 0 < num_samples < length:
+            num_samples *= 2
+        return num_samples
 
-    def __call__(self, audio, fs=FS, models=("p835", "p808"), short_clips="reference"):
-        """``short_clips``: clips under 9.01 s are tiled by doubling, as DNSMOS defines; with
-        "reference" every window of the tiled signal is scored (a 2 s clip -> 16 s -> 7
-        windows, like dnsmos_local.py), with "first_window" only the first (7x cheaper; the
-        training-time labeller's choice)."""
+    @classmethod
+    def num_windows(cls, num_samples, short_clips="reference", windows="official"):
+        """How many windows a clip of ``num_samples`` at 16 kHz is scored on (its cost)."""
+        if num_samples <= 0:
+            return 1
+        if num_samples < int(WINDOW_S * FS) and short_clips == "first_window":
+            return 1
+        return max(1, len(cls.windows(cls.tiled_length(num_samples), windows)))
+
+    def __call__(self, audio, fs=FS, models=("p835", "p808"), short_clips="reference",
+                 windows="official"):
+        """``windows``: official or full (see the module doc). ``short_clips``: clips under
+        9.01 s are tiled by doubling, as DNSMOS defines; with "reference" every window of the
+        tiled signal is scored (a 2 s clip -> 16 s -> 7 windows, like dnsmos_local.py), with
+        "first_window" only the first (7x cheaper; the training-time labeller's choice)."""
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
             raise ValueError("DNSMOS takes mono audio")
@@ -115,7 +141,7 @@ class DNSMOS:
         short = audio.size < length
         while audio.size < length:  # DNSMOS's definition for short clips: repeat them
             audio = np.concatenate([audio, audio])
-        starts = self.windows(audio.size)
+        starts = self.windows(audio.size, windows)
         if short and short_clips == "first_window":
             starts = starts[:1]
         raw = {"sig": [], "bak": [], "ovrl": [], "p808": []}

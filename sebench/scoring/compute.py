@@ -1,7 +1,9 @@
 """Scoring one utterance robustly: every failure becomes NaN plus a recorded reason.
 
-Silent, too-short, non-finite, wrong-rate, multi-channel or unreadable audio never stops a
-run and is never retried (a deterministic error would fail again).
+Silent, too-short, non-finite, multi-channel or unreadable audio never stops a run and is
+never retried (a deterministic error would fail again). An estimate at another rate than its
+reference is resampled to the reference's rate (a warning), or refused with
+``on_rate_mismatch="error"``.
 """
 import hashlib
 import json
@@ -11,6 +13,7 @@ import os
 import numpy as np
 
 from sebench.audio.io import read
+from sebench.audio.resample import resample
 from sebench.errors import AudioError, SebenchError
 from sebench.metrics import UNITS
 from sebench.metrics.intrusive import MetricError
@@ -18,8 +21,24 @@ from sebench.metrics.intrusive import MetricError
 
 REASON_SEP = " | "
 
+#: the scoring conventions a user can choose (``sebench score`` config keys) and their values
+CHOICES = {"composite_pesq": ("wb", "raw_nb"),          # sebench.metrics.composite.PESQ_TERMS
+           "dnsmos_windows": ("official", "full"),      # sebench.metrics.dnsmos.WINDOW_MODES
+           "dnsmos_short_clips": ("reference", "first_window"),
+           "on_rate_mismatch": ("resample", "error")}
 
-def compute_unit(unit, est, ref, fs, noise=None, dnsmos_short_clips="reference"):
+
+def check_options(options):
+    """ConfigError unless every convention in ``options`` has one of its allowed values."""
+    from sebench.errors import ConfigError
+
+    for key, allowed in CHOICES.items():
+        if key in options and options[key] not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {options[key]!r}")
+
+
+def compute_unit(unit, est, ref, fs, noise=None, composite_pesq="wb", dnsmos_windows="official",
+                 dnsmos_short_clips="reference"):
     """Values of one unit's columns (dict); raises MetricError/ValueError with the reason."""
     from sebench.metrics import composite, intrusive
 
@@ -43,21 +62,23 @@ def compute_unit(unit, est, ref, fs, noise=None, dnsmos_short_clips="reference")
         return intrusive.bss_eval(ref, est, fs, noise=noise)
     if unit == "composite":
         intrusive._check_not_silent(ref, est)
-        out = composite.composite(ref, est, fs)
+        out = composite.composite(ref, est, fs, pesq_term=composite_pesq)
         return {k: out[k] for k in ("csig", "cbak", "covl")}
     if unit == "srmr":
         from sebench.metrics.srmr import srmr
         return {"srmr": srmr(est, fs)}
     if unit == "dnsmos":
         from sebench.metrics.dnsmos import get_dnsmos
-        return {f"dnsmos_{k}": v for k, v in
-                get_dnsmos()(est, fs, short_clips=dnsmos_short_clips).items()}
+        return {f"dnsmos_{k}": v for k, v in get_dnsmos()(
+            est, fs, short_clips=dnsmos_short_clips, windows=dnsmos_windows).items()}
     raise KeyError(unit)
 
 
-def _nan_row(units, reason):
+def failed_row(units, reason):
+    """A row of NaN for every column of ``units``, with ``reason`` as its error."""
     row = {c: math.nan for u in units for c in UNITS[u].columns}
     row["error"] = reason
+    row["warning"] = ""
     return row
 
 
@@ -76,18 +97,30 @@ def _load(path, channel, what):
     return audio[:, channel], fs
 
 
+def _match_rate(audio, fs, target_fs, what, policy, warnings):
+    """``audio`` at ``target_fs``: resampled (with a warning) or refused, by ``policy``."""
+    if fs == target_fs:
+        return audio
+    if policy == "error":
+        raise MetricError(f"rate mismatch: {what} {fs} Hz, reference {target_fs} Hz")
+    warnings.append(f"resampled the {what} from {fs} Hz to the reference's {target_fs} Hz")
+    return resample(audio, fs, target_fs)
+
+
 def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
-               length_tolerance=0.1, dnsmos_short_clips="reference"):
+               length_tolerance=0.1, composite_pesq="wb", dnsmos_windows="official",
+               dnsmos_short_clips="reference", on_rate_mismatch="resample"):
     """Score one estimate (against a reference when given). Returns a row dict with every
     column, an ``error`` reason string ('' when none) and a ``warning`` string."""
     warnings = []
     try:
         est, fs = _load(est_path, channel, "estimate")
+        own = (est, fs)       # non-intrusive metrics score the estimate as it is
         ref = noise = None
         if ref_path is not None:
             ref, ref_fs = _load(ref_path, channel, "reference")
-            if ref_fs != fs:
-                raise MetricError(f"rate mismatch: estimate {fs} Hz, reference {ref_fs} Hz")
+            est = _match_rate(est, fs, ref_fs, "estimate", on_rate_mismatch, warnings)
+            fs = ref_fs
             diff = abs(len(est) - len(ref))
             if diff > length_tolerance * fs:
                 raise MetricError(f"length mismatch: estimate {len(est) / fs:.3f} s, reference "
@@ -97,12 +130,11 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
                 n = min(len(est), len(ref))
                 est, ref = est[:n], ref[:n]
             if noise_path is not None:
-                noise, _ = _load(noise_path, channel, "noise")
+                noise, noise_fs = _load(noise_path, channel, "noise")
+                noise = _match_rate(noise, noise_fs, fs, "noise", on_rate_mismatch, warnings)
                 noise = noise[:len(ref)] if len(noise) >= len(ref) else None
     except MetricError as e:
-        row = _nan_row(units, str(e))
-        row["warning"] = ""
-        return row
+        return failed_row(units, str(e))
     row, reasons = {}, []
     for unit in units:
         if UNITS[unit].intrusive and ref is None:
@@ -110,7 +142,9 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
             row.update({c: math.nan for c in UNITS[unit].columns})
             continue
         try:
-            values = compute_unit(unit, est, ref, fs, noise=noise,
+            audio, rate = (est, fs) if UNITS[unit].intrusive else own
+            values = compute_unit(unit, audio, ref, rate, noise=noise,
+                                  composite_pesq=composite_pesq, dnsmos_windows=dnsmos_windows,
                                   dnsmos_short_clips=dnsmos_short_clips)
             for col in UNITS[unit].columns:
                 value = values.get(col)
@@ -119,6 +153,9 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
                     reasons.append(f"{col}: needs a noise reference (noise.scp)")
         except (MetricError, ValueError, RuntimeError) as e:
             reasons.append(f"{unit}: {e}")
+            row.update({c: math.nan for c in UNITS[unit].columns})
+        except Exception as e:      # noqa: BLE001 - unforeseen (a bug, memory): one file's loss
+            reasons.append(f"{unit}: {type(e).__name__}: {e}")
             row.update({c: math.nan for c in UNITS[unit].columns})
     row["error"] = REASON_SEP.join(reasons)
     row["warning"] = "; ".join(warnings)

@@ -14,7 +14,7 @@ import numpy as np
 from sebench.data.datadir import write_kv
 from sebench.data.sources import audio_map  # noqa: F401 - re-exported for the CLI
 from sebench.metrics import METRIC_UNIT, UNITS
-from sebench.scoring.compute import REASON_SEP, score_pair
+from sebench.scoring.compute import REASON_SEP, failed_row, score_pair
 from sebench.utils.fileio import atomic_path, atomic_write_text
 from sebench.utils.log import get_logger, progress
 
@@ -65,7 +65,47 @@ def score_keys(keys, enh, ref, noisy, noise, units, cache, options):
     return rows
 
 
-def estimated_cost(path, units, dnsmos_short_clips="reference"):
+def collect_shards(split, shards, units, with_noisy):
+    """The rows every job wrote (``split/rows.N.jsonl``, one per shard of keys); a job that
+    wrote none (it failed) gets NaN rows naming its log, so the other jobs' scores are still
+    reported. Returns (rows, numbers of the failed jobs)."""
+    rows, failed = [], []
+    for job, keys in enumerate(shards, 1):
+        path = os.path.join(split, f"rows.{job}.jsonl")
+        if os.path.isfile(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+            continue
+        failed.append(job)
+        reason = f"scoring job {job} failed (see log/score.{job}.log)"
+        for key in keys:
+            rows.append({"key": key, "enh": failed_row(units, reason)})
+            if with_noisy:
+                rows[-1]["noisy"] = failed_row(units, reason)
+    return rows, failed
+
+
+_DESCRIPTIONS = {
+    ("composite_pesq", "wb"): "P.862.2 MOS-LQO at 16 kHz, raw P.862 at 8 kHz (published VBD "
+                              "convention)",
+    ("composite_pesq", "raw_nb"): "raw P.862 at every rate (Loizou's composite.m)",
+    ("dnsmos_windows", "official"): "those of dnsmos_local.py / speechmos",
+    ("dnsmos_windows", "full"): "every 1 s hop that fits (not the official windows)",
+    ("dnsmos_short_clips", "reference"): "every window of the doubled clip",
+    ("dnsmos_short_clips", "first_window"): "first window of the doubled clip only",
+    ("on_rate_mismatch", "resample"): "estimate resampled to the reference's rate (soxr)",
+    ("on_rate_mismatch", "error"): "refused",
+}
+
+
+def conventions(units, cfg):
+    """The scoring conventions in force for these units (recorded in summary.json)."""
+    used = {"composite_pesq": "composite" in units, "dnsmos_windows": "dnsmos" in units,
+            "dnsmos_short_clips": "dnsmos" in units, "on_rate_mismatch": True}
+    return {key: cfg[key] for key, relevant in used.items() if relevant}
+
+
+def estimated_cost(path, units, dnsmos_short_clips="reference", dnsmos_windows="official"):
     """Rough CPU seconds to score one file (from its header), for balancing shards: DNSMOS
     costs per window, and a short clip tiled to 9.01 s may need several."""
     from sebench.audio.io import audio_info
@@ -79,7 +119,8 @@ def estimated_cost(path, units, dnsmos_short_clips="reference"):
     seconds = frames / rate
     cost = sum(UNITS[u].cost * seconds for u in units if u != "dnsmos")
     if "dnsmos" in units:
-        cost += UNITS["dnsmos"].cost * DNSMOS.num_windows(int(seconds * 16000), dnsmos_short_clips)
+        cost += UNITS["dnsmos"].cost * DNSMOS.num_windows(int(seconds * 16000), dnsmos_short_clips,
+                                                         dnsmos_windows)
     return cost
 
 
@@ -137,10 +178,13 @@ def results_markdown(summary, info):
             lines.append(f"- {k}: `{info[k]}`")
     lines += [f"- utterances: {summary['utterances']}",
               "- PESQ: ITU-T P.862 reference code via `pesq`; pesq_wb = P.862.2 MOS-LQO at 16 kHz, "
-              "pesq_nb = P.862.1 MOS-LQO at 8 kHz (resampled with soxr when needed)",
-              "- SI-SDR is zero-mean; CSIG/CBAK/COVL use raw P.862 (Hu & Loizou 2008)",
-              f"- DNSMOS models: {info.get('dnsmos_models') or 'not used'}",
-              f"- sebench {info['provenance']['sebench']}, git {info['provenance']['git_commit']}",
+              "pesq_nb = P.862.1 MOS-LQO at 8 or 16 kHz as given (other rates resampled with "
+              "soxr)",
+              "- SI-SDR is zero-mean; SDR/SIR/SAR capped at 120 dB",
+              f"- DNSMOS models: {info.get('dnsmos_models') or 'not used'}"]
+    lines += [f"- {key}: {value} ({_DESCRIPTIONS[key, value]})"
+              for key, value in info.get("conventions", {}).items()]
+    lines += [f"- sebench {info['provenance']['sebench']}, git {info['provenance']['git_commit']}",
               ""]
     has_noisy = any("noisy" in e for e in summary["metrics"].values())
     header = "| metric | mean | std | 95% CI | n | failures |"
