@@ -82,5 +82,5 @@ def prepare(name, root, out, cfg, prefix="", probe=True, command=None):
     return summaries
 
 
-__all__ = ["CORPORA", "get_corpus", "split_config", "default_config", "prepare", "Output", "SetSummary",
-           "SetWriter"]
+__all__ = ["CORPORA", "get_corpus", "split_config", "default_config", "prepare", "Output",
+           "SetSummary", "SetWriter"]

@@ -13,7 +13,7 @@ import os
 import re
 
 from sebench.corpora.layout import LayoutError, check_root, find_dir, list_dirs, scan_files, stem
-from sebench.corpora.splits import check_listed, draw_counts
+from sebench.corpora.splits import as_list, check_listed, draw_counts
 from sebench.corpora.writer import Utt
 from sebench.errors import ConfigError
 from sebench.utils.log import get_logger
@@ -24,7 +24,7 @@ TITLE = "DAPS, Device and Produced Speech (Mysore 2015)"
 
 TREE = """\
 daps/                                  (--root)
-├── clean/                             f1_script1_clean.wav ... m10_script5_clean.wav (44.1 kHz)
+├── clean/                             f1_script1_clean.wav ... m10_script5_clean.wav (44.1k)
 ├── ipad_office1/                      f1_script1_ipad_office1.wav ... (same speakers/scripts)
 ├── ipad_livingroom1/ ...              one folder per <device>_<room>: ipad_{office1,office2,
 │                                      confroom1,confroom2,livingroom1,bedroom1,balcony1},
@@ -74,7 +74,7 @@ def _segments(cfg, found, key, per, label, grouped_by):
     if explicit:
         if not isinstance(explicit, dict) or set(explicit) != set(SEGMENTS):
             raise ConfigError(f"{key} must map each of {', '.join(SEGMENTS)} to a list")
-        chosen = {seg: sorted(explicit[seg]) for seg in SEGMENTS}
+        chosen = {seg: sorted(as_list(explicit[seg])) for seg in SEGMENTS}
         for seg in SEGMENTS:
             check_listed(chosen[seg], found, f"{key}.{seg}", "clean/")
         flat = [x for seg in SEGMENTS for x in chosen[seg]]

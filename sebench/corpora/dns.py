@@ -32,7 +32,8 @@ DNS/                                  (--root: the DNS-Challenge folder, or data
     │   └── read_speech/ ...          DNS2/3: clean/<read_speech|german_speech|...>/*.wav
     ├── noise/                        *.wav, any depth (noise_fullband/ in fullband)
     ├── impulse_responses/            SLR26/, SLR28/ RIR wavs (DNS2/3, optional)
-    ├── acoustic_params/RIR_table_simple.csv   optional: wavfile,channel,T60_WB,C50_WB,isRealRIR
+    ├── acoustic_params/              optional RIR table RIR_table_simple.csv:
+    │                                 wavfile,channel,T60_WB,C50_WB,isRealRIR
     ├── test_set/                     DNS1 dev test set
     │   ├── synthetic/no_reverb/clean/clean_fileid_0.wav
     │   ├── synthetic/no_reverb/noisy/clnsp1_train_69005_1_snr15_tl-21_fileid_0.wav

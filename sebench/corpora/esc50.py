@@ -11,7 +11,7 @@ import csv
 import os
 
 from sebench.corpora.layout import LayoutError, check_root, find_dir, make_key, stem
-from sebench.corpora.splits import check_listed, draw_count
+from sebench.corpora.splits import as_list, check_listed, draw_count
 from sebench.corpora.writer import Utt
 from sebench.errors import ConfigError, SebenchError
 from sebench.utils.log import get_logger
@@ -22,7 +22,7 @@ TITLE = "ESC-50 environmental sounds (Piczak 2015), as noise"
 
 TREE = """\
 ESC-50/                                (--root, e.g. the ESC-50-master checkout)
-├── audio/                             1-100032-A-0.wav ... ({fold}-{src_file}-{take}-{target})
+├── audio/                             1-100032-A-0.wav: {fold}-{src_file}-{take}-{target}
 └── meta/
     └── esc50.csv                      filename,fold,target,category,esc10,src_file,take
 """
@@ -89,12 +89,13 @@ def prepare(root, cfg, output):
         raise LayoutError("esc50", root, "no meta/esc50.csv", TREE)
     rows = [r for r in read_meta(meta_path) if r["esc10"] or not cfg["esc10"]]
     categories = sorted({r["category"] for r in rows})
-    valid_folds, test_folds = set(cfg["valid_folds"] or []), set(cfg["test_folds"] or [])
+    valid_folds, test_folds = (set(int(f) for f in as_list(cfg[k]))
+                               for k in ("valid_folds", "test_folds"))
     if valid_folds & test_folds:
         raise ConfigError(f"valid_folds and test_folds share fold(s) "
                           f"{sorted(valid_folds & test_folds)}")
     if cfg["unseen_categories"] is not None:
-        unseen = set(cfg["unseen_categories"])
+        unseen = set(as_list(cfg["unseen_categories"]))
         check_listed(unseen, categories, "unseen category", meta_path)
     else:
         unseen = draw_count(categories, int(cfg["num_unseen"]), cfg["seed"], "esc50-unseen")

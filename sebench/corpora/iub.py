@@ -15,7 +15,7 @@ import math
 import os
 
 from sebench.corpora.layout import LayoutError, check_root, make_key, scan_files, stem
-from sebench.corpora.splits import draw_count
+from sebench.corpora.splits import as_list, draw_count
 from sebench.corpora.writer import Utt
 from sebench.errors import ConfigError, SebenchError
 from sebench.utils.log import get_logger
@@ -132,8 +132,7 @@ def to_mos(rows_by_csv, scale):
 
 def _csv_paths(root, explicit):
     if explicit:
-        paths = explicit if isinstance(explicit, list) else [explicit]
-        paths = [p if os.path.isabs(p) else os.path.join(root, p) for p in paths]
+        paths = [p if os.path.isabs(p) else os.path.join(root, p) for p in as_list(explicit)]
         for p in paths:
             if not os.path.isfile(p):
                 raise ConfigError(f"csv {p}: file not found")

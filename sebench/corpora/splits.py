@@ -15,6 +15,17 @@ def _rng(seed, label):
     return np.random.default_rng([int(seed), zlib.crc32(label.encode())])
 
 
+def as_list(value):
+    """An id list from a YAML list, a comma-separated string or None."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, (list, tuple, set)):
+        return list(value)
+    return [value]
+
+
 def check_listed(listed, present, what, where):
     """Every listed id must exist: a typo in a split list must not silently shrink a set."""
     missing = sorted(set(listed) - set(present))

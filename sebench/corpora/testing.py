@@ -6,7 +6,6 @@ audio is speech-like (harmonics with a syllable-rate envelope) and, where the co
 paired, the noisy file is the clean one plus noise at the logged SNR, so scoring it gives
 meaningful numbers. Everything is drawn from ``seed``.
 """
-import os
 import zlib
 from pathlib import Path
 

@@ -10,7 +10,7 @@ import os
 import re
 
 from sebench.corpora.layout import LayoutError, check_root, find_dir, scan_files, stem
-from sebench.corpora.splits import check_listed, draw_fraction
+from sebench.corpora.splits import as_list, check_listed, draw_fraction
 from sebench.corpora.writer import Utt
 from sebench.errors import ConfigError, SebenchError
 from sebench.utils.log import get_logger
@@ -125,7 +125,7 @@ def prepare(root, cfg, output):
     test = _pairs(root, "testset", logs_dir)
     mode = cfg["valid_split"]
     if mode == "speakers":
-        speakers = list(cfg["valid_speakers"] or [])
+        speakers = as_list(cfg["valid_speakers"])
         check_listed(speakers, {u.spk for u in train}, "valid_speakers",
                      f"the {cfg['train_set']} training set")
         valid_keys = {u.key for u in train if u.spk in speakers}

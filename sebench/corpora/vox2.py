@@ -9,7 +9,7 @@ written line by line, so memory stays flat; the AAC audio is decoded later by
 import os
 
 from sebench.corpora.layout import LayoutError, check_root, find_dir, list_dirs, scan_files, stem
-from sebench.corpora.splits import check_listed
+from sebench.corpora.splits import as_list, check_listed
 from sebench.errors import ConfigError
 from sebench.utils.log import get_logger, progress
 
@@ -85,7 +85,7 @@ def prepare(root, cfg, output):
     dev, test = _aac_dir(root, "dev"), _aac_dir(root, "test")
     if dev is None and test is None:
         raise LayoutError("vox2", root, "no dev/aac/ or test/aac/ folder", TREE)
-    valid_spk, test_spk = set(cfg["valid_speakers"] or []), set(cfg["test_speakers"] or [])
+    valid_spk, test_spk = set(as_list(cfg["valid_speakers"])), set(as_list(cfg["test_speakers"]))
     if valid_spk & test_spk:
         raise ConfigError(f"valid_speakers and test_speakers share "
                           f"{', '.join(sorted(valid_spk & test_spk))}")
