@@ -55,18 +55,20 @@ class Output:
 
     def __init__(self, out, prefix="", probe=True):
         self.out, self.prefix, self.probe = os.path.abspath(out), prefix or "", bool(probe)
+        self.header_cache = {}  # each audio header is read once, however many sets list it
 
     def path(self, name):
         return os.path.join(self.out, self.prefix + name)
 
     def writer(self, name, probe=None):
-        return SetWriter(self.path(name), probe=self.probe if probe is None else probe)
+        return SetWriter(self.path(name), probe=self.probe if probe is None else probe,
+                         header_cache=self.header_cache)
 
     def write(self, sets, probe=None):
         """``{name: [(key, spk, fields), ...]}`` -> summaries (empty sets are skipped)."""
         sets = {name: utts for name, utts in sets.items() if utts}
         return write_sets(self.out, sets, probe=self.probe if probe is None else probe,
-                          prefix=self.prefix)
+                          prefix=self.prefix, header_cache=self.header_cache)
 
 
 def prepare(name, root, out, cfg, prefix="", probe=True, command=None):

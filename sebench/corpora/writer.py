@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sebench.data.datadir import SCP_FIELDS, spk2utt_from_utt2spk
 from sebench.errors import AudioError, SebenchError
-from sebench.utils.log import get_logger
+from sebench.utils.log import get_logger, progress
 
 log = get_logger("corpora")
 
@@ -87,10 +87,12 @@ class _Stream:
 class SetWriter:
     """Stream one data dir: ``add(key, spk, wav=..., clean=..., snr=...)`` then ``close()``."""
 
-    def __init__(self, path, probe=False):
+    def __init__(self, path, probe=False, header_cache=None):
         self.path = os.path.abspath(path)
         self.name = os.path.basename(self.path)
         self.probe = probe
+        # path -> (fs, frames) or the error: sets that share files read each header once
+        self.header_cache = {} if header_cache is None else header_cache
         parent = os.path.dirname(self.path)
         os.makedirs(parent, exist_ok=True)
         self.tmp = os.path.join(parent, f".{self.name}.tmp-{os.getpid()}")
@@ -118,12 +120,11 @@ class SetWriter:
         files.update({f"utt2{name}": value for name, value in (meta or {}).items()
                       if value is not None})
         if self.probe:
-            try:
-                from sebench.audio.io import audio_info
-                fs, frames, _ = audio_info(scps["wav"])
-            except AudioError as e:
-                self.skipped.append(str(e))
+            header = self._header(scps["wav"])
+            if isinstance(header, str):
+                self.skipped.append(header)
                 return False
+            fs, frames = header
             files["utt2num_samples"], files["utt2fs"] = frames, fs
             self.seconds += frames / fs
         files["utt2spk"] = spk or key
@@ -137,6 +138,16 @@ class SetWriter:
             stream.write(key, text)
         self.count += 1
         return True
+
+    def _header(self, path):
+        if path not in self.header_cache:
+            from sebench.audio.io import audio_info
+            try:
+                fs, frames, _ = audio_info(path)
+                self.header_cache[path] = (fs, frames)
+            except AudioError as e:
+                self.header_cache[path] = str(e)
+        return self.header_cache[path]
 
     def close(self):
         """Finish every file and swap the data dir into place; returns a :class:`SetSummary`."""
@@ -192,13 +203,16 @@ class SetWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def write_sets(out, sets, probe=False, prefix=""):
+def write_sets(out, sets, probe=False, prefix="", header_cache=None):
     """Write several in-memory sets: ``{name: [Utt, ...]}`` -> summaries."""
     summaries = []
+    header_cache = {} if header_cache is None else header_cache
     for name, utts in sets.items():
-        writer = SetWriter(os.path.join(out, prefix + name), probe=probe)
+        writer = SetWriter(os.path.join(out, prefix + name), probe=probe,
+                           header_cache=header_cache)
+        quiet = len(utts) < 5000 or os.environ.get("SEBENCH_NO_PROGRESS") == "1"
         try:
-            for utt in utts:
+            for utt in progress(utts, desc=name, unit="utt", disable=quiet):
                 writer.add(utt.key, utt.spk, utt.meta, **utt.scps)
         except BaseException:
             writer.abort()
