@@ -3,6 +3,7 @@ splits, and the errors a wrong root gives."""
 import csv
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -110,6 +111,9 @@ def test_vbd_rerun_is_identical_and_replaces_the_dir_whole(trees, tmp_path, caps
     ok(capsys, "vbd", trees["vbd"], out)
     first = snapshot(out)
     (out / "train" / "stale_file").write_text("x")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (out / f".train.tmp-{dead.pid}").mkdir()  # left by a killed run
     ok(capsys, "vbd", trees["vbd"], out)
     assert snapshot(out) == first  # same bytes; the stale file went with the old dir
     assert not [p for p in os.listdir(out) if p.startswith(".")]  # no temporary folders left

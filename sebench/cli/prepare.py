@@ -5,7 +5,7 @@ EXAMPLE = """\
 sebench prepare vbd --root /data/VBD --out data
 sebench prepare vbd --root /data/VBD --out data --valid-split random --seed 1   # paper 004
 sebench prepare dns --root /data/DNS-Challenge --out data --prefix dns_
-sebench prepare vox2 --root /data/voxceleb2 --out data --config conf/corpora/vox2.yaml
+sebench prepare vox2 --root /data/voxceleb2 --out data     # paper 000's held-out speakers
 sebench prepare iub --root /data/iub --out data --scale 0-100
 sebench prepare vbd --help          # the expected layout, the sets written, every option"""
 

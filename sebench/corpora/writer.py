@@ -49,6 +49,28 @@ class SetSummary:
         return f"{self.path}: {self.utterances} {self.unit}{speakers}{hours}{skipped}"
 
 
+def _remove_leftovers(parent, name):
+    """Temporary folders of earlier runs of this set that were killed (their process is gone)."""
+    for entry in os.listdir(parent):
+        for tag in (f".{name}.tmp-", f".{name}.old-"):
+            pid = entry[len(tag):] if entry.startswith(tag) else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                path = os.path.join(parent, entry)
+                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return False  # our own leftover (an earlier writer of this set in this process)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class _Stream:
     """One temporary ``key value`` file, appended in arrival order."""
 
@@ -85,7 +107,7 @@ class _Stream:
 
 
 class SetWriter:
-    """Stream one data dir: ``add(key, spk, wav=..., clean=..., snr=...)`` then ``close()``."""
+    """Stream one data dir: ``add(key, spk, {"snr": 5}, wav=..., clean=...)``, then ``close()``."""
 
     def __init__(self, path, probe=False, header_cache=None):
         self.path = os.path.abspath(path)
@@ -95,9 +117,8 @@ class SetWriter:
         self.header_cache = {} if header_cache is None else header_cache
         parent = os.path.dirname(self.path)
         os.makedirs(parent, exist_ok=True)
+        _remove_leftovers(parent, self.name)
         self.tmp = os.path.join(parent, f".{self.name}.tmp-{os.getpid()}")
-        if os.path.isdir(self.tmp):
-            shutil.rmtree(self.tmp)
         os.makedirs(self.tmp)
         self.streams = {}
         self.count = 0
@@ -158,8 +179,6 @@ class SetWriter:
             raise
 
     def _close(self):
-        for stream in self.streams.values():
-            stream.handle.flush()
         if self.skipped:
             log.warning("%s: %d file(s) with unreadable headers left out, e.g. %s",
                         self.name, len(self.skipped), self.skipped[0])
