@@ -15,6 +15,7 @@ Command = namedtuple("Command", "module summary")
 COMMANDS = {
     "data": Command("sebench.cli.data", "Kaldi-style data dirs: validate, fix, subset, split, "
                                         "combine, from-folder, info"),
+    "prepare": Command("sebench.cli.prepare", "a corpus in its release layout -> data dirs"),
     "synth-corpus": Command("sebench.cli.synth_corpus", "build the self-contained corpus offline: "
                                                         "espeak-ng speech and generated noise"),
     "rir": Command("sebench.cli.rir", "simulate room impulse responses (pyroomacoustics ISM or "

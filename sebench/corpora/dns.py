@@ -1,0 +1,333 @@
+"""Microsoft DNS Challenge: the Interspeech 2020 (DNS1) tree and the ICASSP 2021 / DNS3 trees.
+
+DNS1 clean speech is flat (``book_00000_chp_0009_reader_06709_0.wav``: the reader id is the
+speaker); DNS2/DNS3 put it in language/style folders (``clean/read_speech/...``,
+``clean/german_speech/...``) that become ``utt2category``. The synthetic test pairs share
+``fileid_N``: ``clean/clean_fileid_0.wav`` with ``noisy/clnsp126_..._snr15_tl-22_fileid_0.wav``
+(SNR and target level from the name go to ``utt2snr``/``utt2level``). In ``with_reverb`` the
+release's ``clean/`` is the reverberant speech, so it is written to ``clean_rev.scp`` as well as
+``clean.scp`` (the reference the challenge scores against). The blind set is classified by
+name or sub-folder: ``noreverb*``, ``reverb*``, everything else real recordings.
+"""
+import csv
+import os
+import re
+
+from sebench.corpora.layout import (LayoutError, check_root, find_dir, list_dirs, make_key,
+                                    scan_files, stem)
+from sebench.corpora.splits import draw_fraction
+from sebench.corpora.writer import SetSummary, Utt
+from sebench.data.datadir import write_kv
+from sebench.errors import ConfigError, SebenchError
+from sebench.utils.log import get_logger
+
+log = get_logger("corpora")
+
+TITLE = "DNS Challenge (Interspeech 2020 / DNS1, ICASSP 2021 and DNS3 trees)"
+
+TREE = """\
+DNS/                                  (--root: the DNS-Challenge folder, or datasets/ itself)
+└── datasets/                         (datasets_fullband/ with --band fullband)
+    ├── clean/                        DNS1: book_00000_chp_0009_reader_06709_0.wav (flat)
+    │   └── read_speech/ ...          DNS2/3: clean/<read_speech|german_speech|...>/*.wav
+    ├── noise/                        *.wav, any depth (noise_fullband/ in fullband)
+    ├── impulse_responses/            SLR26/, SLR28/ RIR wavs (DNS2/3, optional)
+    ├── acoustic_params/              optional RIR table RIR_table_simple.csv:
+    │                                 wavfile,channel,T60_WB,C50_WB,isRealRIR
+    ├── test_set/                     DNS1 dev test set
+    │   ├── synthetic/no_reverb/clean/clean_fileid_0.wav
+    │   ├── synthetic/no_reverb/noisy/clnsp1_train_69005_1_snr15_tl-21_fileid_0.wav
+    │   ├── synthetic/with_reverb/{clean,noisy}/   same pairing by fileid_N
+    │   └── real_recordings/*.wav
+    ├── blind_test_set/               noreverb_*.wav, reverb_*.wav, real recordings
+    │                                 (or noreverb/, reverb/, real/ sub-folders)
+    └── dev_testset/                  DNS2/3 dev test clips (unpaired)
+At least one of clean/, noise/, test_set/, blind_test_set/ must be there.
+"""
+
+DEFAULTS = {
+    "band": "wideband",
+    "valid_fraction": 0.05,
+    "seed": 0,
+    "spk_regex": r"(reader_\d+)",
+    "rir_table": None,
+    "blind_dir": None,
+}
+
+HELP = {
+    "band": "wideband (datasets/) or fullband (datasets_fullband/)",
+    "valid_fraction": "share of clean speakers (speaker-disjoint) and of noise files held out "
+                      "for clean_valid/noise_valid (0: none)",
+    "seed": "seed of the validation draws",
+    "spk_regex": "speaker = first group of this regex on the clean file name (no match: the "
+                 "utterance is its own speaker)",
+    "rir_table": "RIR table CSV (default: acoustic_params*/RIR_table_simple.csv when present)",
+    "blind_dir": "another blind test set folder (e.g. DNS3's), classified like blind_test_set/",
+}
+
+SETS = """\
+clean, clean_train, clean_valid   clean speech sources for `sebench simulate` (utt2spk = reader
+                                  id, utt2category on DNS2/3); valid is speaker-disjoint
+noise, noise_train, noise_valid   noise sources (utt2category when in sub-folders)
+rirs/                             rir.scp + rir_meta.csv (id, rt60, c50, is_real, channel,
+                                  source): `sebench simulate --rir <out>/rirs`
+test_synthetic_no_reverb          wav.scp (noisy), clean.scp, utt2snr, utt2level
+test_synthetic_with_reverb        the same, plus clean_rev.scp (= the reverberant clean/)
+test_real_recordings              wav.scp only (DNSMOS, SRMR)
+blind_noreverb, blind_reverb,     the blind test set, wav.scp only
+blind_real
+dev_testset                       DNS2/3 dev test clips, wav.scp only"""
+
+AUDIO = (".wav", ".flac")
+PARTS = {"clean": ("clean", "clean_fullband"), "noise": ("noise", "noise_fullband"),
+         "rirs": ("impulse_responses",), "test_set": ("test_set",),
+         "blind": ("blind_test_set",), "dev": ("dev_testset", "dev_testset_fullband")}
+_FILEID = re.compile(r"fileid_(\d+)$")
+_SNR = re.compile(r"_snr(-?\d+(?:\.\d+)?)_")
+_LEVEL = re.compile(r"_tl(-?\d+(?:\.\d+)?)_")
+RIR_COLUMNS = ("id", "rt60", "c50", "is_real", "channel", "source", "path")
+
+
+def _datasets_dir(root, band):
+    sub = {"wideband": "datasets", "fullband": "datasets_fullband"}.get(band)
+    if sub is None:
+        raise ConfigError(f"band must be wideband or fullband, got {band!r}")
+    for base in (os.path.join(root, sub), root):
+        if any(find_dir(base, *names) for part, names in PARTS.items() if part != "rirs"):
+            return base
+    raise LayoutError("dns", root, f"no clean/, noise/, test_set/ or blind_test_set/ in "
+                                   f"{sub}/ or the root", TREE)
+
+
+def _category(rel):
+    return rel.split("/", 1)[0] if "/" in rel else None
+
+
+def _sources(folder, spk_regex=None):
+    """Clean or noise source utterances (key = relative path without extension)."""
+    pattern = re.compile(spk_regex) if spk_regex else None
+    utts = []
+    for rel, path in scan_files(folder, AUDIO):
+        key = make_key(stem(rel))
+        spk = None
+        if pattern:
+            m = pattern.search(os.path.basename(rel))
+            spk = (m.group(1) if m.groups() else m.group(0)) if m else None
+        utts.append(Utt(key, spk, {"wav": path}, {"category": _category(rel)}))
+    return utts
+
+
+def _clean_sets(folder, cfg):
+    utts = _sources(folder, cfg["spk_regex"])
+    valid_spk = draw_fraction({u.spk or u.key for u in utts}, cfg["valid_fraction"],
+                              cfg["seed"], "dns-clean-valid")
+    return {"clean": utts,
+            "clean_train": [u for u in utts if (u.spk or u.key) not in valid_spk],
+            "clean_valid": [u for u in utts if (u.spk or u.key) in valid_spk]}
+
+
+def _noise_sets(folder, cfg):
+    utts = _sources(folder)
+    valid = draw_fraction({u.key for u in utts}, cfg["valid_fraction"], cfg["seed"],
+                          "dns-noise-valid")
+    return {"noise": utts,
+            "noise_train": [u for u in utts if u.key not in valid],
+            "noise_valid": [u for u in utts if u.key in valid]}
+
+
+def _name_meta(name):
+    snr, level = _SNR.search(name + "_"), _LEVEL.search(name + "_")
+    return {"snr": snr.group(1) if snr else None, "level": level.group(1) if level else None}
+
+
+def _synthetic_sets(test_dir):
+    sets = {}
+    for condition, tag in (("no_reverb", "noreverb"), ("with_reverb", "reverb")):
+        base = os.path.join(test_dir, "synthetic", condition)
+        noisy_dir, clean_dir = find_dir(base, "noisy"), find_dir(base, "clean")
+        if not noisy_dir:
+            continue
+        if not clean_dir:
+            raise LayoutError("dns", test_dir, f"synthetic/{condition}/ has noisy/ but no clean/",
+                              TREE)
+        clean = {}
+        for rel, path in scan_files(clean_dir, AUDIO, recursive=False):
+            m = _FILEID.search(stem(rel))
+            if m:
+                clean[m.group(1)] = path
+        utts, unpaired = [], []
+        for rel, path in scan_files(noisy_dir, AUDIO, recursive=False):
+            m = _FILEID.search(stem(rel))
+            if not m or m.group(1) not in clean:
+                unpaired.append(rel)
+                continue
+            scps = {"wav": path, "clean": clean[m.group(1)]}
+            if condition == "with_reverb":
+                scps["clean_rev"] = clean[m.group(1)]
+            utts.append(Utt(f"{tag}_fileid_{m.group(1)}", None, scps, _name_meta(stem(rel))))
+        if unpaired:
+            log.warning("dns synthetic/%s: %d noisy file(s) without a clean_fileid_N partner "
+                        "left out, e.g. %s", condition, len(unpaired), unpaired[0])
+        sets[f"test_synthetic_{condition}"] = utts
+    return sets
+
+
+def _unpaired(folder):
+    return [Utt(make_key(stem(rel)), None, {"wav": path}, _name_meta(stem(rel)))
+            for rel, path in scan_files(folder, AUDIO)]
+
+
+def _blind_sets(folder):
+    sets = {"blind_noreverb": [], "blind_reverb": [], "blind_real": []}
+    for utt in _unpaired(folder):
+        head = utt.key.lower().replace("-", "_")
+        if head.startswith(("noreverb", "no_reverb")):
+            sets["blind_noreverb"].append(utt)
+        elif head.startswith(("reverb", "with_reverb")):
+            sets["blind_reverb"].append(utt)
+        else:
+            sets["blind_real"].append(utt)
+    return sets
+
+
+# -- impulse responses -------------------------------------------------------------------------
+def _find_rir_table(root, datasets, explicit):
+    if explicit:
+        if not os.path.isfile(explicit):
+            raise ConfigError(f"rir_table {explicit}: file not found")
+        return explicit
+    for base in (datasets, root):
+        for name in list_dirs(base):
+            if name.startswith("acoustic_params"):
+                path = os.path.join(base, name, "RIR_table_simple.csv")
+                if os.path.isfile(path):
+                    return path
+    return None
+
+
+def read_rir_table(path):
+    """Rows of a DNS RIR table: ``wavfile,channel,T60_WB,C50_WB,isRealRIR`` (header names are
+    matched case-insensitively; ``file`` is accepted for ``wavfile``)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise SebenchError(f"{path}: empty RIR table")
+    header = [h.strip().lower() for h in rows[0]]
+    col = {name: header.index(name) for name in header}
+    file_col = col.get("wavfile", col.get("file"))
+    if file_col is None or "t60_wb" not in col:
+        raise SebenchError(f"{path}: expected columns wavfile,channel,T60_WB,C50_WB,isRealRIR; "
+                           f"got {','.join(rows[0])}")
+    out = []
+    for row in rows[1:]:
+        if len(row) <= file_col or not row[file_col].strip():
+            continue  # the release has a units line under the header
+
+        def get(name):
+            i = col.get(name)
+            return row[i].strip() if i is not None and i < len(row) else ""
+        try:
+            float(get("t60_wb"))
+        except ValueError:
+            continue
+        out.append({"wavfile": row[file_col].strip().replace("\\", "/"), "rt60": get("t60_wb"),
+                    "c50": get("c50_wb"), "is_real": get("isrealrir"), "channel": get("channel")})
+    return out
+
+
+def _rir_files(rir_dir):
+    """Relative path -> path of the RIR wavs; SLR28's isotropic and point-source noise
+    recordings are not RIRs and are left out."""
+    files = {}
+    for rel, path in scan_files(rir_dir, (".wav",)):
+        parts = rel.lower().split("/")
+        if "pointsource_noises" in parts or "_noise" in parts[-1]:
+            continue
+        files[rel] = path
+    return files
+
+
+def _match_table(rows, files):
+    """Table rows -> scanned files, by the path after ``impulse_responses/`` or by suffix."""
+    by_suffix = {}
+    for rel in files:
+        parts = rel.split("/")
+        for k in range(1, len(parts) + 1):
+            by_suffix.setdefault("/".join(parts[-k:]), []).append(rel)
+    matched, missing = {}, 0
+    for row in rows:
+        name = row["wavfile"]
+        if "impulse_responses/" in name:
+            name = name.split("impulse_responses/", 1)[1]
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        found = None
+        for k in range(len(parts), 0, -1):
+            cands = by_suffix.get("/".join(parts[-k:]), [])
+            if len(cands) == 1:
+                found = cands[0]
+                break
+        if found is None:
+            missing += 1
+        elif found not in matched:
+            matched[found] = row
+    return matched, missing
+
+
+def write_rirs(out_dir, root, rir_dir, table_path):
+    """``rir.scp`` and ``rir_meta.csv`` for the corpus's RIRs; returns a :class:`SetSummary`."""
+    from sebench.simulate.tables import write_csv
+    files = _rir_files(rir_dir)
+    if not files:
+        raise LayoutError("dns", root, f"no RIR .wav files in {rir_dir}", TREE)
+    rows = {rel: {} for rel in files}
+    if table_path:
+        matched, missing = _match_table(read_rir_table(table_path), files)
+        log.info("dns rirs: %d of %d RIR files listed in %s (%d table rows without a file)",
+                 len(matched), len(files), table_path, missing)
+        if not matched:
+            raise SebenchError(f"{table_path}: none of its rows names a file under {rir_dir}")
+        rows = matched
+    meta = []
+    for rel in sorted(rows):
+        row = rows[rel]
+        meta.append({"id": make_key(stem(rel)), "rt60": row.get("rt60", ""),
+                     "c50": row.get("c50", ""), "is_real": row.get("is_real", ""),
+                     "channel": row.get("channel", ""), "source": rel.split("/", 1)[0],
+                     "path": files[rel]})
+    os.makedirs(out_dir, exist_ok=True)
+    write_kv(os.path.join(out_dir, "rir.scp"), {m["id"]: m["path"] for m in meta})
+    write_csv(os.path.join(out_dir, "rir_meta.csv"), meta, RIR_COLUMNS)
+    return SetSummary(os.path.basename(out_dir), out_dir, utterances=len(meta),
+                      files=["rir.scp", "rir_meta.csv"], unit="RIRs")
+
+
+def prepare(root, cfg, output):
+    root = check_root("dns", root, TREE)
+    datasets = _datasets_dir(root, cfg["band"])
+    dirs = {part: find_dir(datasets, *names) for part, names in PARTS.items()}
+    if cfg["blind_dir"]:
+        if not os.path.isdir(cfg["blind_dir"]):
+            raise ConfigError(f"blind_dir {cfg['blind_dir']}: folder not found")
+        dirs["blind"] = cfg["blind_dir"]
+    log.info("dns: found %s", ", ".join(p for p, d in dirs.items() if d) or "nothing")
+    sets = {}
+    if dirs["clean"]:
+        sets.update(_clean_sets(dirs["clean"], cfg))
+    if dirs["noise"]:
+        sets.update(_noise_sets(dirs["noise"], cfg))
+    if dirs["test_set"]:
+        sets.update(_synthetic_sets(dirs["test_set"]))
+        real = find_dir(dirs["test_set"], "real_recordings")
+        if real:
+            sets["test_real_recordings"] = _unpaired(real)
+    if dirs["blind"]:
+        sets.update(_blind_sets(dirs["blind"]))
+    if dirs["dev"]:
+        sets["dev_testset"] = _unpaired(dirs["dev"])
+    if not any(sets.values()):
+        raise LayoutError("dns", root, "no audio files in any of the DNS folders found", TREE)
+    summaries = output.write(sets)
+    if dirs["rirs"]:
+        table = _find_rir_table(root, datasets, cfg["rir_table"])
+        summaries.append(write_rirs(output.path("rirs"), root, dirs["rirs"], table))
+    return summaries
