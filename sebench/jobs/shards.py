@@ -83,13 +83,17 @@ def generate(make_item, num_items, args, nj, cmd, workdir, command, log_name, de
 
     Returns the rows in index order, or None inside a shard job (which writes its rows).
     """
+    from sebench.utils.fileio import sync_filesystem
     from sebench.utils.log import progress
     if getattr(args, "shard", None):
         shard, total = parse_shard(args.shard)
         rows = [make_item(i) for i in progress(shard_range(num_items, shard, total), desc=desc)]
-        write_rows(args.rows_out, rows)
+        sync_filesystem(args.rows_out)  # items may skip their fsync: one per shard, before
+        write_rows(args.rows_out, rows)  # the rows that mark it done
         return None
     nj = max(1, min(int(nj), num_items))
     if nj == 1:
-        return [make_item(i) for i in progress(range(num_items), desc=desc)]
+        rows = [make_item(i) for i in progress(range(num_items), desc=desc)]
+        sync_filesystem(workdir)
+        return rows
     return run_shards(cmd, nj, workdir, command, log_name)
