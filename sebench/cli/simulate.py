@@ -57,6 +57,9 @@ def run(args, rest):
     from sebench.simulate.tables import write_csv
     from sebench.utils.fileio import atomic_write_text
     from sebench.utils.log import get_logger
+    from sebench.utils.malloc import reuse_freed_memory
+
+    reuse_freed_memory()   # the per-item temporaries reuse memory instead of page-faulting
 
     if args.snr_range:
         args.snr_range = _pair(args.snr_range)
