@@ -41,6 +41,11 @@ DEFAULTS = {
     "utt_prefix": "",
 }
 
+AUDIO_KINDS = ("wav", "clean", "noise", "clean_rev")   # folders under the output dir
+#: what a finished run indexes; wav.scp is written last, so it exists only when all did
+INDEX_FILES = ("clean.scp", "noise.scp", "clean_rev.scp", "utt2spk", "spk2utt",
+               "utt2num_samples", "utt2category", "meta.csv", "skipped.txt", "config.yaml",
+               "wav.scp")
 META_COLUMNS = ("utt", "speaker", "clean", "noise", "noise_offset", "snr_db", "snr_measured",
                 "level_dbfs", "level_measured", "speech_gain", "noise_gain", "rir", "rt60",
                 "clipped_rescaled", "segment_offset", "channel_effects", "num_samples")
@@ -115,7 +120,14 @@ class Simulator:
         except (SebenchError, OSError) as e:
             if self.cfg["on_error"] == "skip":
                 return {"index": index, "skipped": str(e)}
-            raise SebenchError(f"item {index}: {e}") from None
+            raise SebenchError(f"item {index}: {e} (--on_error skip leaves out the items whose "
+                               "sources are unusable and lists them in skipped.txt)") from None
+
+    def output_paths(self, index):
+        """Every audio path item ``index`` may write (whether or not it did)."""
+        key = self.src.clean_keys[self.order[index % len(self.order)]]
+        utt = _utt_id(self.cfg["utt_prefix"], self.src.utt2spk.get(key, key), key, index)
+        return [os.path.join(self.out, kind, utt + ".wav") for kind in AUDIO_KINDS]
 
     def _make(self, index):
         cfg, src, fs = self.cfg, self.src, self.fs
