@@ -1,5 +1,6 @@
 """``sebench simulate``: DNS-style noisy mixtures (paired), or a "real-like" unpaired set."""
 import os
+from collections import namedtuple
 
 from sebench.cli.common import add_config_options, command_line, make_parser, resolve_config
 
@@ -91,7 +92,7 @@ def run(args, rest):
         command += ["--rir", args.rir]
     try:
         rows = generate(sim.make, sim.num, args, cfg["nj"], cfg["cmd"],
-                        os.path.join(out, "split"), command, "simulate", "mixtures")
+                        os.path.join(out, "split"), command, "simulate", "mixtures", stream=True)
     except (SebenchError, KeyboardInterrupt) as e:
         if args.shard:
             raise
@@ -104,16 +105,18 @@ def run(args, rest):
         raise SebenchError(f"{reason}; the partial output was removed from {out}") from None
     if rows is None:
         return 0
-    skipped = [r for r in rows if "skipped" in r]
-    rows = [r for r in rows if "skipped" not in r]
-    if not rows:
-        raise SebenchError(f"every item failed; first: {skipped[0]['skipped'] if skipped else '?'}")
-    _write_index(out, cfg, rows, skipped, META_COLUMNS)
-    clipped = sum(int(r["clipped_rescaled"]) for r in rows)
-    seconds = sum(r["num_samples"] for r in rows) / cfg["fs"]
+    items, skipped = _write_index(sim, rows, META_COLUMNS)
+    for path in rows.paths:   # meta.csv holds the same
+        os.remove(path)
+    try:
+        os.rmdir(os.path.join(out, "split"))   # unless it holds job logs
+    except OSError:
+        pass
+    seconds = sum(item.samples for item in items) / cfg["fs"]
     get_logger("sebench.simulate").info(
         "%d mixtures (%.1f min) in %s; %d rescaled to avoid clipping; %d reverberant; %d skipped%s",
-        len(rows), seconds / 60, out, clipped, sum(1 for r in rows if r["rir"]), len(skipped),
+        len(items), seconds / 60, out, sum(item.clipped for item in items),
+        sum(item.reverb for item in items), skipped,
         f" (see {out}/skipped.txt)" if skipped else "")
     return 0
 
@@ -144,26 +147,50 @@ def _remove_partial_audio(sim):
             pass
 
 
-def _write_index(out, cfg, rows, skipped, meta_columns):
-    """The data dir files; wav.scp last, so that it exists only when everything does."""
+#: what the index keeps of each item (the paths follow from the utterance id)
+_Item = namedtuple("_Item", "utt speaker samples reverb clipped")
+
+
+def _write_index(sim, rows, meta_columns):
+    """The data dir files from the streamed rows; wav.scp last, so that it exists only when
+    everything does. Holds one small ``_Item`` per mixture (for the sorted scp files), not
+    the rows. Returns the items and the number skipped."""
     from sebench import config as cfgmod
     from sebench.data.datadir import DataDir
+    from sebench.errors import SebenchError
     from sebench.simulate.tables import write_csv
     from sebench.utils.fileio import atomic_write_text
 
+    out, cfg = sim.out, sim.cfg
+    items, skipped, speakers = [], [], {}
+
+    def usable():
+        for r in rows:
+            if "skipped" in r:
+                skipped.append(f"{r['index']} {r['skipped']}\n")
+                continue
+            items.append(_Item(r["utt"], speakers.setdefault(r["speaker"], r["speaker"]),
+                               r["num_samples"], bool(r["rir"]), int(r["clipped_rescaled"])))
+            yield r
+
+    meta = os.path.join(out, "meta.csv")
+    write_csv(meta, usable(), meta_columns)
+    if not items:
+        os.remove(meta)
+        raise SebenchError(f"every item failed; first: {skipped[0].strip() if skipped else '?'}")
     ddir = DataDir(out)
-    ddir.write_utt2spk({r["utt"]: r["speaker"] for r in rows})
-    ddir.write("utt2num_samples", {r["utt"]: str(r["num_samples"]) for r in rows})
+    ddir.write_utt2spk({it.utt: it.speaker for it in items})
+    ddir.write("utt2num_samples", {it.utt: str(it.samples) for it in items})
+    path = sim.audio_path
     if not cfg["unpaired"]:
-        ddir.write("clean.scp", {r["utt"]: r["clean_path"] for r in rows})
-        ddir.write("noise.scp", {r["utt"]: r["noise_path"] for r in rows})
-        if any("clean_rev" in r for r in rows):  # dry files stand in where no reverb was applied
-            ddir.write("clean_rev.scp", {r["utt"]: r.get("clean_rev", r["clean_path"])
-                                         for r in rows})
-    ddir.write("utt2category", {r["utt"]: ("reverb" if r["rir"] else "noreverb") for r in rows})
-    write_csv(os.path.join(out, "meta.csv"), rows, meta_columns)
+        ddir.write("clean.scp", {it.utt: path("clean", it.utt) for it in items})
+        ddir.write("noise.scp", {it.utt: path("noise", it.utt) for it in items})
+        if any(it.reverb for it in items):   # the dry files stand in where no reverb
+            ddir.write("clean_rev.scp", {it.utt: path("clean_rev" if it.reverb else "clean",
+                                                      it.utt) for it in items})
+    ddir.write("utt2category", {it.utt: "reverb" if it.reverb else "noreverb" for it in items})
     if skipped:
-        atomic_write_text(os.path.join(out, "skipped.txt"),
-                          "".join(f"{r['index']} {r['skipped']}\n" for r in skipped))
+        atomic_write_text(os.path.join(out, "skipped.txt"), "".join(skipped))
     cfgmod.save_config(cfg, os.path.join(out, "config.yaml"), command=command_line())
-    ddir.write("wav.scp", {r["utt"]: r["wav"] for r in rows})
+    ddir.write("wav.scp", {it.utt: path("wav", it.utt) for it in items})
+    return items, len(skipped)

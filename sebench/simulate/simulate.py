@@ -123,11 +123,14 @@ class Simulator:
             raise SebenchError(f"item {index}: {e} (--on_error skip leaves out the items whose "
                                "sources are unusable and lists them in skipped.txt)") from None
 
+    def audio_path(self, kind, utt):
+        return os.path.join(self.out, kind, utt + ".wav")
+
     def output_paths(self, index):
         """Every audio path item ``index`` may write (whether or not it did)."""
         key = self.src.clean_keys[self.order[index % len(self.order)]]
         utt = _utt_id(self.cfg["utt_prefix"], self.src.utt2spk.get(key, key), key, index)
-        return [os.path.join(self.out, kind, utt + ".wav") for kind in AUDIO_KINDS]
+        return [self.audio_path(kind, utt) for kind in AUDIO_KINDS]
 
     def _make(self, index):
         cfg, src, fs = self.cfg, self.src, self.fs
@@ -250,7 +253,7 @@ class Simulator:
         return y, desc
 
     def _write(self, kind, utt, audio, subtype):
-        path = os.path.join(self.out, kind, utt + ".wav")
+        path = self.audio_path(kind, utt)
         audio = np.asarray(audio, dtype=np.float32)
         if subtype.startswith("PCM") and np.max(np.abs(audio)) > 1.0:
             # a component (the noise, say) may exceed full scale where the mixture does not,
