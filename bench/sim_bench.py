@@ -62,6 +62,11 @@ def steady_state_worker(corpus, out, num):
     """In the current interpreter (PYTHONPATH chooses the checkout): x real time of make()."""
     from sebench.data.sources import audio_map, speaker_map
     from sebench.simulate.simulate import DEFAULTS, Simulator, Sources
+    try:   # what `sebench simulate` does first, where the checkout has it
+        from sebench.utils.malloc import reuse_freed_memory
+        reuse_freed_memory()
+    except ImportError:
+        pass
     cfg = dict(DEFAULTS, num=num, seed=1, segment=SEGMENT)
     clean_dir = Path(corpus) / "data" / "clean_train"
     clean = audio_map(str(clean_dir), "clean")
