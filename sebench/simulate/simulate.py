@@ -237,8 +237,12 @@ class Simulator:
         return frames
 
     def _read_part(self, path, start, length):
-        """Samples [start, start + length) as float64, or None if the file holds fewer."""
-        audio, _ = read(path, channel=self.cfg["channel"], start=start, stop=start + length)
+        """Samples [start, start + length) as float64, or None when that fails or the file
+        holds fewer than its header says (the whole-file read then decides, and reports)."""
+        try:
+            audio, _ = read(path, channel=self.cfg["channel"], start=start, stop=start + length)
+        except AudioError:
+            return None
         return audio.astype(np.float64) if len(audio) == length else None
 
     def _degrade(self, mixture, plan, rng, row):
