@@ -34,15 +34,26 @@ REPO = Path(__file__).resolve().parents[1]
 FS, SEGMENT = 16000, 3.0
 
 
+def root_env(root):
+    """Environment and working folder in which `python -m sebench...` imports ``root``'s
+    sebench: PYTHONPATH, and a neutral cwd (python -m puts the cwd first on sys.path)."""
+    env, cwd = dict(os.environ, PYTHONPATH=str(root)), tempfile.gettempdir()
+    found = subprocess.run([sys.executable, "-c", "import sebench; print(sebench.__file__)"],
+                           env=env, cwd=cwd, capture_output=True, text=True).stdout.strip()
+    if not found.startswith(str(root)):
+        sys.exit(f"--roots {root}: python imports sebench from {found or '?'} instead")
+    return env, cwd
+
+
 def run_sebench(root, args):
     """Run `sebench ARGS` from checkout ``root``; returns (wall seconds, peak RSS in MB)."""
-    env = dict(os.environ, PYTHONPATH=str(root))
+    env, cwd = root_env(root)
     if "--out" in args:   # a fresh output dir each time, as in real use
         shutil.rmtree(args[args.index("--out") + 1], ignore_errors=True)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "sebench.cli.main", *map(str, args)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=err)
+                                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -80,10 +91,11 @@ def steady_state_worker(corpus, out, num):
 
 
 def steady_state(root, corpus, out, num):
-    env = dict(os.environ, PYTHONPATH=str(root))
+    env, cwd = root_env(root)
     shutil.rmtree(out, ignore_errors=True)
-    proc = subprocess.run([sys.executable, __file__, "--steady-worker", str(corpus), str(out),
-                           str(num)], env=env, check=True, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--steady-worker",
+                           str(corpus), str(out), str(num)], env=env, cwd=cwd, check=True,
+                          capture_output=True, text=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])["x_real_time"]
 
 

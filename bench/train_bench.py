@@ -75,16 +75,27 @@ def step_worker(args):
                       "threads": torch.get_num_threads()}))
 
 
+def root_env(root):
+    """Environment and working folder in which `python -m sebench...` imports ``root``'s
+    sebench: PYTHONPATH, and a neutral cwd (python -m puts the cwd first on sys.path)."""
+    env, cwd = dict(os.environ, PYTHONPATH=str(root)), tempfile.gettempdir()
+    found = subprocess.run([sys.executable, "-c", "import sebench; print(sebench.__file__)"],
+                           env=env, cwd=cwd, capture_output=True, text=True).stdout.strip()
+    if not found.startswith(str(root)):
+        sys.exit(f"--roots {root}: python imports sebench from {found or '?'} instead")
+    return env, cwd
+
+
 def run_step(root, args, model):
-    env = dict(os.environ, PYTHONPATH=str(root))
+    env, cwd = root_env(root)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
-    argv = [sys.executable, __file__, "--step-worker", "--model", model, "--batch",
+    argv = [sys.executable, os.path.abspath(__file__), "--step-worker", "--model", model, "--batch",
             str(args.batch), "--segment", str(args.segment), "--steps", str(args.steps),
             "--device", args.device, "--threads", str(args.threads or 0)]
     if args.amp:
         argv.append("--amp")
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"step worker failed for {model} in {root}:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -107,9 +118,10 @@ def make_train_data(tmp):
 
 
 def sebench(root, *args, env=None):
-    env = dict(env or os.environ, PYTHONPATH=str(root))
+    base, cwd = root_env(root)
+    env = dict(env or os.environ, PYTHONPATH=base["PYTHONPATH"])
     proc = subprocess.run([sys.executable, "-m", "sebench.cli.main", *map(str, args)], env=env,
-                          capture_output=True, text=True)
+                          cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"sebench {args[0]} failed in {root}:\n{proc.stderr[-3000:]}")
 
