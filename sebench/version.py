@@ -35,6 +35,11 @@ def version_string():
 
 def provenance():
     """What a result records about the software that produced it."""
+    return dict(_provenance())
+
+
+@functools.lru_cache(maxsize=None)   # package metadata lookups cost ~50 ms; once per process
+def _provenance():
     info = {"sebench": __version__, "git_commit": git_commit(), "python": platform.python_version()}
     for name in ("torch", "numpy", "scipy", "soundfile", "librosa", "pesq", "pystoi",
                  "pyroomacoustics", "onnxruntime", "speechmos"):

@@ -1,5 +1,8 @@
 """Simulation: RIRs, mixing (SNR, level, alignment, clipping), sharding, bad inputs."""
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -193,3 +196,189 @@ def test_bad_inputs_give_clear_errors(sources, tmp_path):
             "--out", tmp_path / "o8", "--on_error", "skip")
     assert DataDir(tmp_path / "o8").keys == ["a_u1-000000"]
     assert "b_u1.wav" in (tmp_path / "o8" / "skipped.txt").read_text()
+
+
+# -- an aborted run leaves nothing that looks complete; --on_error skip ------------------------
+
+def _mixed_sources(root):
+    """Four clean files; the second (item 1 in key order) is digital silence."""
+    for name, seed in (("a_u1", 4), ("b_u1", None), ("c_u1", 5), ("d_u1", 6)):
+        audio = np.zeros(FS, np.float32) if seed is None else speech_like(1.0, FS, seed)
+        write_wav(root / "clean" / f"{name}.wav", audio)
+    return root / "clean"
+
+
+@pytest.mark.parametrize("nj", [1, 2])
+def test_failed_run_keeps_nothing_that_looks_complete(sources, tmp_path, nj):
+    clean = _mixed_sources(tmp_path / "src")
+    out = tmp_path / "out"
+    _simulate(sources, out)                    # a finished earlier run in the same folder
+    assert (out / "wav.scp").exists()
+    p = run_cli("simulate", "--clean", clean, "--noise", sources / "noise", "--out", out,
+                "--nj", nj, check=False)
+    assert p.returncode == 1
+    last = p.stderr.strip().splitlines()[-1]
+    assert "--on_error skip" in last and "removed" in last and str(out) in last
+    assert "b_u1.wav" in p.stderr and "silence" in p.stderr   # the job's own line (tail if nj 2)
+    if nj == 1:
+        assert "b_u1.wav" in last
+    left = {f.name for f in out.iterdir()}
+    assert not left & {"wav.scp", "clean.scp", "noise.scp", "utt2spk", "meta.csv"}, left
+    for kind in ("wav", "clean", "noise"):     # this run's audio is gone
+        assert not list((out / kind).glob("[abcd]_u1-*.wav")) if (out / kind).exists() else True
+    assert run_cli("data", "validate", out, check=False).returncode != 0
+    # --on_error skip: the same sources give a data dir without the unusable item
+    run_cli("simulate", "--clean", clean, "--noise", sources / "noise", "--out", out,
+            "--nj", nj, "--on_error", "skip")
+    assert DataDir(out).keys == ["a_u1-000000", "c_u1-000002", "d_u1-000003"]
+    assert "b_u1.wav" in (out / "skipped.txt").read_text()
+
+
+def test_help_names_on_error():
+    text = run_cli("simulate", "--help").stdout
+    assert "--on_error {fail,skip}" in text and "skipped.txt" in text
+
+
+# -- the speed-ups keep every byte -------------------------------------------------------------
+
+def _in_process_simulator(root, out, **cfg):
+    from sebench.data.sources import audio_map, speaker_map
+    from sebench.simulate.simulate import DEFAULTS, Simulator, Sources
+    cfg = dict(DEFAULTS, **cfg)
+    clean = audio_map(str(root / "clean"), "clean")
+    return Simulator(cfg, Sources(clean, speaker_map(str(root / "clean"), clean),
+                                  audio_map(str(root / "noise"), "noise"), cfg=cfg), str(out))
+
+
+@pytest.fixture(scope="module")
+def long_sources(tmp_path_factory):
+    """Clean files of 2-6 s and noise files of 20 s (the reading shortcuts apply)."""
+    root = tmp_path_factory.mktemp("long")
+    for i in range(3):
+        write_wav(root / "clean" / f"s{i}_u{i}.wav", speech_like(2.0 + 2 * i, FS, seed=20 + i))
+    rng = np.random.default_rng(3)
+    for i in range(2):
+        write_wav(root / "noise" / f"n{i}.wav", (rng.standard_normal(20 * FS) * 0.05)
+                  .astype(np.float32))
+    return root
+
+
+@pytest.mark.parametrize("segment", [None, 3.0])
+def test_segment_reads_equal_whole_file_reads(long_sources, tmp_path, monkeypatch, segment):
+    """Reading only the noise segment (and the clean crop) gives the same items, the same
+    random stream, and reads fewer samples."""
+    import sebench.simulate.simulate as simulate_module
+    reads = []
+    real_read = simulate_module.read
+
+    def counting_read(path, *a, **kw):
+        audio, rate = real_read(path, *a, **kw)
+        reads.append((os.path.basename(str(path)), len(audio)))
+        return audio, rate
+
+    monkeypatch.setattr(simulate_module, "read", counting_read)
+    fast = _in_process_simulator(long_sources, tmp_path / "fast", num=6, seed=4, segment=segment)
+    whole = _in_process_simulator(long_sources, tmp_path / "whole", num=6, seed=4,
+                                  segment=segment)
+    whole._frames = lambda path, cache: None          # the read-everything path
+    for i in range(6):
+        reads.clear()
+        a = fast.make(i)
+        fast_noise_reads = [n for name, n in reads if name.startswith("n")]
+        b = whole.make(i)
+        for key in ("wav", "clean_path", "noise_path"):
+            assert open(a[key], "rb").read() == open(b[key], "rb").read()
+        strip = ("wav", "clean_path", "noise_path")
+        assert {k: v for k, v in a.items() if k not in strip} == \
+            {k: v for k, v in b.items() if k not in strip}
+        assert fast_noise_reads == [a["num_samples"]]   # only the segment, not 20 s
+
+
+def test_no_reverb_simulation_does_not_import_scipy_signal(long_sources, tmp_path):
+    code = f"""
+import sys
+from sebench.data.sources import audio_map
+from sebench.simulate.simulate import DEFAULTS, Simulator, Sources
+cfg = dict(DEFAULTS, num=2, seed=1)
+clean = audio_map({str(long_sources / "clean")!r}, "clean")
+src = Sources(clean, {{k: k for k in clean}}, audio_map({str(long_sources / "noise")!r}, "noise"))
+sim = Simulator(cfg, src, {str(tmp_path)!r})
+[sim.make(i) for i in range(2)]
+print(sorted(m for m in ("scipy.signal", "scipy.ndimage") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"    # ~1 s of start-up each, not needed without reverb
+
+
+def test_pinned_output_bytes(long_sources, tmp_path):
+    """The bytes of a small set, recorded from the implementation before the speed-ups
+    (whole-file reads, scipy P.56 measured twice, libsndfile's float encoding)."""
+    import hashlib
+    sim = _in_process_simulator(long_sources, tmp_path, num=5, seed=9, segment=2.5,
+                                level_mode="speech_active", level_range=[-30.0, -20.0])
+    digest = hashlib.sha256()
+    for i in range(5):
+        row = sim.make(i)
+        for key in ("wav", "clean_path", "noise_path"):
+            digest.update(open(row[key], "rb").read())
+        digest.update(f"{row['snr_measured']} {row['level_measured']}".encode())
+    assert digest.hexdigest()[:16] == PINNED_DIGEST
+
+
+PINNED_DIGEST = "302729bc72203027"   # from the code before the speed-ups; unchanged since
+
+
+# -- P.56 and the PCM encoder against the library code they replace ------------------------------
+
+def _p56_with_scipy(x, fs):
+    """P.56 as implemented before: scipy's lfilter, maximum_filter1d and searchsorted."""
+    from scipy.ndimage import maximum_filter1d
+    from scipy.signal import lfilter
+    from sebench.audio.levels import _interpolate_level
+    x = np.asarray(x, dtype=np.float64)
+    energy = float(np.sum(x ** 2))
+    g = np.exp(-1.0 / (fs * 0.03))
+    q = lfilter([1.0 - g], [1.0, -g], lfilter([1.0 - g], [1.0, -g], np.abs(x)))
+    size = int(np.ceil(fs * 0.2)) + 1
+    running = maximum_filter1d(q, size=size, origin=(size - 1) // 2, mode="constant", cval=0.0)
+    thresholds = 2.0 ** np.arange(-15, 1)
+    above = np.bincount(np.searchsorted(thresholds, running, side="right"), minlength=17)
+    counts = np.cumsum(above[::-1])[::-1][1:].astype(float)
+    return _interpolate_level(counts, energy, x.size, 15.9, 20 * np.log10(thresholds))
+
+
+def test_active_level_equals_the_scipy_computation():
+    from scipy.ndimage import maximum_filter1d
+    from scipy.signal import lfilter
+    from sebench.audio.levels import ActiveLevel, smooth_one_pole, trailing_max
+    rng = np.random.default_rng(0)
+    for i, fs in enumerate((8000, 16000, 48000) * 4):
+        x = speech_like(0.5 + i * 0.4, fs, seed=i).astype(np.float64) * 10 ** rng.uniform(-3, 0)
+        x[: rng.integers(0, x.size // 2)] = 0.0           # leading digital silence
+        assert active_level_db(x, fs) == _p56_with_scipy(x, fs)
+        g = np.exp(-1.0 / (fs * 0.03))
+        np.testing.assert_allclose(smooth_one_pole(np.abs(x), g),
+                                   lfilter([1.0 - g], [1.0, -g], np.abs(x)), rtol=1e-12, atol=0)
+        q = np.abs(x)
+        size = int(rng.integers(1, 4000))
+        assert np.array_equal(trailing_max(q, size), maximum_filter1d(
+            q, size=size, origin=(size - 1) // 2, mode="constant", cval=0.0))
+        gain = 10 ** rng.uniform(-1, 1)        # the scaled-envelope shortcut: a fresh measure
+        assert ActiveLevel(x, fs).db(gain) == pytest.approx(active_level_db(x * gain, fs),
+                                                            abs=1e-9)
+
+
+def test_pcm16_encoding_equals_libsndfile(tmp_path):
+    import io
+    from sebench.audio.io import write
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-1, 1, 20000), rng.standard_normal(20000) * 1e-4,
+                        (rng.integers(-32768, 32768, 5000) + 0.5) / 32768,
+                        [1.0, -1.0, 0.0, 0.99999, -0.99999]]).astype(np.float32)
+    for channels in (1, 2):
+        audio = x if channels == 1 else x[:len(x) // 2 * 2].reshape(-1, 2)
+        write(tmp_path / "ours.wav", audio, FS, sync=False)
+        ref = io.BytesIO()
+        sf.write(ref, audio, FS, subtype="PCM_16", format="WAV")   # libsndfile converts
+        assert (tmp_path / "ours.wav").read_bytes() == ref.getvalue()

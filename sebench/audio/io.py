@@ -9,6 +9,7 @@ by running the command.
 import io
 import os
 import subprocess
+import wave
 
 import numpy as np
 import soundfile as sf
@@ -116,26 +117,60 @@ def wav_truncation(path):
     return None
 
 
-def write(path, audio, fs, subtype="PCM_16"):
+def write(path, audio, fs, subtype="PCM_16", sync=True):
     """Write audio atomically. ``audio`` is ``(samples,)`` or ``(samples, channels)``.
 
     Writing integer PCM clips at full scale; the caller is told by an AudioError
     rather than silently clipped, so rescale first (``peak_normalize``) if needed.
+    ``sync=False`` skips the per-file fsync: batch producers that write thousands of files
+    sync the file system once when the batch is done (``fileio.sync_filesystem``).
     """
     audio = np.asarray(audio)
     if audio.ndim not in (1, 2) or audio.shape[0] == 0:
         raise AudioError(path, f"refusing to write audio of shape {audio.shape}")
-    if not np.all(np.isfinite(audio)):
+    peak = float(np.max(np.abs(audio)))   # NaN or inf when any sample is
+    if not np.isfinite(peak):
         raise AudioError(path, "refusing to write non-finite samples")
-    if subtype.startswith("PCM") and np.max(np.abs(audio)) > 1.0:
-        raise AudioError(path, f"peak {np.max(np.abs(audio)):.3f} exceeds full scale for "
+    if subtype.startswith("PCM") and peak > 1.0:
+        raise AudioError(path, f"peak {peak:.3f} exceeds full scale for "
                                f"{subtype}; rescale first or write FLOAT")
     fmt = "FLAC" if str(path).lower().endswith(".flac") else "WAV"
-    with atomic_path(path) as tmp:
-        channels = 1 if audio.ndim == 1 else audio.shape[1]
-        with sf.SoundFile(tmp, "w", int(fs), channels, subtype=subtype, format=fmt) as f:
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    # encoded in memory: libsndfile fsyncs every file it closes, which cost more than the
+    # encoding itself; the bytes are the same
+    if fmt == "WAV" and subtype == "PCM_16" and audio.dtype == np.float32 and channels <= 2:
+        encoded = _pcm16_wav(_float32_to_pcm16(audio), int(fs), channels)
+    else:
+        encoded = io.BytesIO()
+        with sf.SoundFile(encoded, "w", int(fs), channels, subtype=subtype, format=fmt) as f:
             _no_peak_chunk(f)
             f.write(audio)
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(encoded.getbuffer())
+        if sync:
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def _float32_to_pcm16(audio):
+    """float32 in [-1, 1] -> int16 with libsndfile's own rule for WAV (scale by 2**31, round
+    half to even, clip to int32, keep the top 16 bits): the same bytes as handing it the
+    floats, in a quarter of the time (tests/test_simulate.py pins the equality)."""
+    scaled = np.rint(audio * np.float32(2.0 ** 31))   # exact: a power-of-two scale
+    np.clip(scaled, -2.0 ** 31, 2.0 ** 31 - 128, out=scaled)   # 2**31 - 128: top float32
+    return (scaled.astype(np.int32) >> 16).astype(np.int16)
+
+
+def _pcm16_wav(pcm, fs, channels):
+    """The canonical 44-byte-header WAV that libsndfile writes for 16-bit mono and stereo,
+    through the standard library (a third of libsndfile's per-file overhead)."""
+    encoded = io.BytesIO()
+    with wave.open(encoded, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(fs)
+        w.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+    return encoded
 
 
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050

@@ -1,5 +1,6 @@
 """``sebench simulate``: DNS-style noisy mixtures (paired), or a "real-like" unpaired set."""
 import os
+from collections import namedtuple
 
 from sebench.cli.common import (add_config_options, command_line, make_parser, number_list,
                                 resolve_config)
@@ -10,6 +11,7 @@ EXAMPLE = """\
 sebench simulate --clean data/clean_train --noise data/noise_train --rir data/rirs \\
     --out data/train --config conf/simulate/dns.yaml --seed 1 --nj 4 --cmd run.pl
 sebench simulate --clean clean_wavs/ --noise noise_wavs/ --out data/test --snrs -5,0,5,10
+sebench simulate --clean dns/clean --noise dns/noise --out data/dns3 --segment 3 --on_error skip
 sebench simulate --clean data/clean_test --noise data/noise_test --rir data/rirs \\
     --out data/real_like_test --unpaired --noise_exclude 'white|pink'"""
 
@@ -59,6 +61,10 @@ def build_parser(prog):
     p.add_argument("--seed", type=int, help="random seed (item i depends only on seed and i)")
     p.add_argument("--unpaired", action="store_true", default=None,
                    help="real-like set: add channel effects, write only the mixtures")
+    p.add_argument("--on_error", choices=("fail", "skip"),
+                   help="a source that cannot be used (unreadable, silent, multi-channel, "
+                        "noise too short): 'fail' (default) stops and removes the partial "
+                        "output; 'skip' leaves its items out and lists them in skipped.txt")
     from sebench.jobs.shards import add_job_options
     add_job_options(p)
     add_config_options(p)
@@ -67,20 +73,21 @@ def build_parser(prog):
 
 def run(args, rest):
     from sebench import config as cfgmod
-    from sebench.data.datadir import DataDir
     from sebench.data.sources import audio_map, speaker_map
     from sebench.errors import SebenchError
     from sebench.jobs import sebench_argv
     from sebench.jobs.shards import generate
     from sebench.simulate.simulate import META_COLUMNS, Simulator, Sources, load_rirs
-    from sebench.simulate.tables import write_csv
-    from sebench.utils.fileio import atomic_write_text
     from sebench.utils.log import get_logger
+    from sebench.utils.malloc import reuse_freed_memory
+
+    reuse_freed_memory()   # the per-item temporaries reuse memory instead of page-faulting
 
     cfg = resolve_config(_defaults(), args, rest, [
         ("snr_range", "snr_range"), ("snrs", "snrs"), ("level_range", "level_range"),
         ("reverb_prob", "reverb_prob"), ("segment", "segment"), ("num", "num"),
-        ("seed", "seed"), ("unpaired", "unpaired"), ("nj", "nj"), ("cmd", "cmd")], CHECKS)
+        ("seed", "seed"), ("unpaired", "unpaired"), ("on_error", "on_error"), ("nj", "nj"),
+        ("cmd", "cmd")], CHECKS)
     out = os.path.abspath(args.out)
     clean = audio_map(args.clean, "clean")
     noise = audio_map(args.noise, "noise")
@@ -89,40 +96,114 @@ def run(args, rest):
     sim = Simulator(cfg, sources, out)
     job_cfg = os.path.join(out, "split", "config.yaml")
     if not args.shard:
-        cfgmod.save_config(dict(cfg, nj=1), job_cfg)
+        _clear_index(out)   # an unfinished run must not leave a data dir that looks complete
+        if min(int(cfg["nj"]), sim.num) > 1:
+            cfgmod.save_config(dict(cfg, nj=1), job_cfg)
     command = sebench_argv() + ["simulate", "--clean", args.clean, "--noise", args.noise,
                                 "--out", out, "--config", job_cfg]
     if args.rir:
         command += ["--rir", args.rir]
-    rows = generate(sim.make, sim.num, args, cfg["nj"], cfg["cmd"], os.path.join(out, "split"),
-                    command, "simulate", "mixtures")
+    try:
+        rows = generate(sim.make, sim.num, args, cfg["nj"], cfg["cmd"],
+                        os.path.join(out, "split"), command, "simulate", "mixtures", stream=True)
+    except (SebenchError, KeyboardInterrupt) as e:
+        if args.shard:
+            raise
+        _remove_partial_audio(sim)
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        sharded = min(int(cfg["nj"]), sim.num) > 1
+        reason = ("a job failed (its log tail is above; --on_error skip leaves out the items "
+                  "whose sources are unusable)" if sharded else str(e))
+        raise SebenchError(f"{reason}; the partial output was removed from {out}") from None
     if rows is None:
         return 0
-    skipped = [r for r in rows if "skipped" in r]
-    rows = [r for r in rows if "skipped" not in r]
-    if not rows:
-        raise SebenchError(f"every item failed; first: {skipped[0]['skipped'] if skipped else '?'}")
-    ddir = DataDir(out)
-    ddir.write("wav.scp", {r["utt"]: r["wav"] for r in rows})
-    utt2spk = {r["utt"]: r["speaker"] for r in rows}
-    ddir.write_utt2spk(utt2spk)
-    ddir.write("utt2num_samples", {r["utt"]: str(r["num_samples"]) for r in rows})
-    if not cfg["unpaired"]:
-        ddir.write("clean.scp", {r["utt"]: r["clean_path"] for r in rows})
-        ddir.write("noise.scp", {r["utt"]: r["noise_path"] for r in rows})
-        if any("clean_rev" in r for r in rows):  # dry files stand in where no reverb was applied
-            ddir.write("clean_rev.scp", {r["utt"]: r.get("clean_rev", r["clean_path"])
-                                         for r in rows})
-    ddir.write("utt2category", {r["utt"]: ("reverb" if r["rir"] else "noreverb") for r in rows})
-    write_csv(os.path.join(out, "meta.csv"), rows, META_COLUMNS)
-    if skipped:
-        atomic_write_text(os.path.join(out, "skipped.txt"),
-                          "".join(f"{r['index']} {r['skipped']}\n" for r in skipped))
-    cfgmod.save_config(cfg, os.path.join(out, "config.yaml"), command=command_line())
-    clipped = sum(int(r["clipped_rescaled"]) for r in rows)
-    seconds = sum(r["num_samples"] for r in rows) / cfg["fs"]
+    items, skipped = _write_index(sim, rows, META_COLUMNS)
+    for path in rows.paths:   # meta.csv holds the same
+        os.remove(path)
+    try:
+        os.rmdir(os.path.join(out, "split"))   # unless it holds job logs
+    except OSError:
+        pass
+    seconds = sum(item.samples for item in items) / cfg["fs"]
     get_logger("sebench.simulate").info(
         "%d mixtures (%.1f min) in %s; %d rescaled to avoid clipping; %d reverberant; %d skipped%s",
-        len(rows), seconds / 60, out, clipped, sum(1 for r in rows if r["rir"]), len(skipped),
+        len(items), seconds / 60, out, sum(item.clipped for item in items),
+        sum(item.reverb for item in items), skipped,
         f" (see {out}/skipped.txt)" if skipped else "")
     return 0
+
+
+def _clear_index(out):
+    """Remove a previous run's index (wav.scp last written, first removed)."""
+    from sebench.simulate.simulate import INDEX_FILES
+    for name in reversed(INDEX_FILES):
+        try:
+            os.remove(os.path.join(out, name))
+        except FileNotFoundError:
+            pass
+
+
+def _remove_partial_audio(sim):
+    """Delete the audio an aborted run wrote, and the then empty folders."""
+    from sebench.simulate.simulate import AUDIO_KINDS
+    for index in range(sim.num):
+        for path in sim.output_paths(index):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+    for kind in AUDIO_KINDS:
+        try:
+            os.rmdir(os.path.join(sim.out, kind))
+        except OSError:   # absent, or holds files this run did not write
+            pass
+
+
+#: what the index keeps of each item (the paths follow from the utterance id)
+_Item = namedtuple("_Item", "utt speaker samples reverb clipped")
+
+
+def _write_index(sim, rows, meta_columns):
+    """The data dir files from the streamed rows; wav.scp last, so that it exists only when
+    everything does. Holds one small ``_Item`` per mixture (for the sorted scp files), not
+    the rows. Returns the items and the number skipped."""
+    from sebench import config as cfgmod
+    from sebench.data.datadir import DataDir
+    from sebench.errors import SebenchError
+    from sebench.simulate.tables import write_csv
+    from sebench.utils.fileio import atomic_write_text
+
+    out, cfg = sim.out, sim.cfg
+    items, skipped, speakers = [], [], {}
+
+    def usable():
+        for r in rows:
+            if "skipped" in r:
+                skipped.append(f"{r['index']} {r['skipped']}\n")
+                continue
+            items.append(_Item(r["utt"], speakers.setdefault(r["speaker"], r["speaker"]),
+                               r["num_samples"], bool(r["rir"]), int(r["clipped_rescaled"])))
+            yield r
+
+    meta = os.path.join(out, "meta.csv")
+    write_csv(meta, usable(), meta_columns)
+    if not items:
+        os.remove(meta)
+        raise SebenchError(f"every item failed; first: {skipped[0].strip() if skipped else '?'}")
+    ddir = DataDir(out)
+    ddir.write_utt2spk({it.utt: it.speaker for it in items})
+    ddir.write("utt2num_samples", {it.utt: str(it.samples) for it in items})
+    path = sim.audio_path
+    if not cfg["unpaired"]:
+        ddir.write("clean.scp", {it.utt: path("clean", it.utt) for it in items})
+        ddir.write("noise.scp", {it.utt: path("noise", it.utt) for it in items})
+        if any(it.reverb for it in items):   # the dry files stand in where no reverb
+            ddir.write("clean_rev.scp", {it.utt: path("clean_rev" if it.reverb else "clean",
+                                                      it.utt) for it in items})
+    ddir.write("utt2category", {it.utt: "reverb" if it.reverb else "noreverb" for it in items})
+    if skipped:
+        atomic_write_text(os.path.join(out, "skipped.txt"), "".join(skipped))
+    cfgmod.save_config(cfg, os.path.join(out, "config.yaml"), command=command_line())
+    ddir.write("wav.scp", {it.utt: path("wav", it.utt) for it in items})
+    return items, len(skipped)

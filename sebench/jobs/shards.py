@@ -43,30 +43,45 @@ def parse_shard(text):
     return shard, total
 
 
-def write_rows(path, rows):
+def write_rows(path, rows, sync=False):
+    """One JSON line per row, as the rows come; with ``sync``, the file system is flushed
+    before the file appears (its items' audio skipped their own fsyncs)."""
+    from sebench.utils.fileio import sync_filesystem
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, sort_keys=True) + "\n")
+        if sync:
+            f.flush()
+            sync_filesystem(path)
 
 
-def read_rows(path):
-    if not os.path.isfile(path):
-        raise SebenchError(f"{path}: shard output missing (did the job die?)")
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+class RowFiles:
+    """Rows from JSON-lines files, read again on each iteration (not held in memory)."""
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+        for path in self.paths:
+            if not os.path.isfile(path):
+                raise SebenchError(f"{path}: shard output missing (did the job die?)")
+
+    def __iter__(self):
+        for path in self.paths:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        yield json.loads(line)
 
 
-def run_shards(cmd, num_jobs, workdir, command, log_name):
-    """Run ``command + [--shard JOB/NJ --rows-out ...]`` as jobs and return the merged rows."""
+def run_shards(cmd, num_jobs, workdir, command, log_name, stream=False):
+    """Run ``command + [--shard JOB/NJ --rows-out ...]`` as jobs and return the merged rows
+    (a ``RowFiles`` with ``stream``)."""
     from sebench.jobs import run_jobs
     os.makedirs(workdir, exist_ok=True)
     rows_pattern = os.path.join(workdir, "rows.JOB.jsonl")
     command = list(command) + ["--shard", f"JOB/{num_jobs}", "--rows-out", rows_pattern]
     run_jobs(cmd, num_jobs, os.path.join(workdir, "log", f"{log_name}.JOB.log"), command)
-    rows = []
-    for job in range(1, num_jobs + 1):
-        rows += read_rows(rows_pattern.replace("JOB", str(job)))
-    return rows
+    rows = RowFiles(rows_pattern.replace("JOB", str(job)) for job in range(1, num_jobs + 1))
+    return rows if stream else list(rows)
 
 
 def add_job_options(parser):
@@ -78,18 +93,30 @@ def add_job_options(parser):
     parser.add_argument("--rows-out", help=argparse.SUPPRESS)
 
 
-def generate(make_item, num_items, args, nj, cmd, workdir, command, log_name, desc):
+def generate(make_item, num_items, args, nj, cmd, workdir, command, log_name, desc,
+             stream=False):
     """Produce items 0..num_items-1 with ``make_item(index) -> row`` in-process or sharded.
 
     Returns the rows in index order, or None inside a shard job (which writes its rows).
+    With ``stream`` the rows go to JSON-lines files under ``workdir`` as they are made and
+    come back as a re-iterable ``RowFiles``: memory stays flat in the number of items.
+    Items may skip their fsyncs: the file system is synced once, before the rows are final.
     """
+    from sebench.utils.fileio import sync_filesystem
     from sebench.utils.log import progress
     if getattr(args, "shard", None):
         shard, total = parse_shard(args.shard)
-        rows = [make_item(i) for i in progress(shard_range(num_items, shard, total), desc=desc)]
-        write_rows(args.rows_out, rows)
+        write_rows(args.rows_out, (make_item(i) for i in progress(
+            shard_range(num_items, shard, total), desc=desc)), sync=True)
         return None
     nj = max(1, min(int(nj), num_items))
-    if nj == 1:
-        return [make_item(i) for i in progress(range(num_items), desc=desc)]
-    return run_shards(cmd, nj, workdir, command, log_name)
+    if nj > 1:
+        return run_shards(cmd, nj, workdir, command, log_name, stream=stream)
+    items = (make_item(i) for i in progress(range(num_items), desc=desc))
+    if stream:
+        path = os.path.join(workdir, "rows.jsonl")
+        write_rows(path, items, sync=True)
+        return RowFiles([path])
+    rows = list(items)
+    sync_filesystem(workdir)
+    return rows

@@ -3,7 +3,6 @@ band limits, compression and clipping. Used by ``sebench simulate --unpaired`` t
 "real-like" noisy set when no real recordings are at hand.
 """
 import numpy as np
-from scipy.signal import butter, lfilter, sosfilt
 
 DEFAULTS = {
     "eq_bands": [1, 4],            # number of random peaking filters
@@ -32,6 +31,8 @@ def _peaking(f0, gain_db, q, fs):
 
 def colour(x, fs, rng, cfg):
     """Random microphone/channel response; returns (audio, description)."""
+    from scipy.signal import butter, lfilter, sosfilt   # here: ~1 s of import, unpaired only
+
     parts = []
     lo_hz = rng.uniform(*cfg["highpass_hz"])
     x = sosfilt(butter(2, lo_hz, "highpass", fs=fs, output="sos"), x)
@@ -52,6 +53,8 @@ def colour(x, fs, rng, cfg):
 
 def compress(x, fs, threshold_db, ratio, attack_s=0.005, release_s=0.1):
     """Feed-forward compressor with a smoothed peak envelope (dynamic, not a waveshaper)."""
+    from scipy.signal import lfilter
+
     env = np.abs(x)
     # one-pole smoothing with separate attack and release, vectorised via two passes
     a_rel = np.exp(-1.0 / (release_s * fs))

@@ -21,9 +21,8 @@ is the reverberant speech with reverb and the dry speech without.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 
-from sebench.audio.levels import active_level_db, peak_db, rms_db
+from sebench.audio.levels import ActiveLevel, active_level_db, peak_db, rms_db
 from sebench.errors import ConfigError
 
 
@@ -42,14 +41,12 @@ class Mixture:
 
 def reverberate(clean, rir, direct_index=0):
     """Convolve with the RIR from its direct path on; output as long as the input."""
+    from scipy.signal import fftconvolve   # here: scipy.signal costs ~1 s of start-up
+
     rir = np.asarray(rir, dtype=np.float64)[int(direct_index):]
     if rir.size == 0:
         raise ConfigError("RIR is empty after its direct-path index")
     return fftconvolve(np.asarray(clean, dtype=np.float64), rir)[:len(clean)]
-
-
-def active_snr_db(speech, noise, fs):
-    return active_level_db(speech, fs) - rms_db(noise)
 
 
 def mix(clean, noise, fs, snr_db, level_db, level_mode="mixture_rms", rir=None, direct_index=0,
@@ -70,14 +67,17 @@ def mix(clean, noise, fs, snr_db, level_db, level_mode="mixture_rms", rir=None, 
     noise_rms_db = rms_db(noise)
     if not np.isfinite(noise_rms_db) or noise_rms_db < -200:
         raise ConfigError("noise is digital silence")
-    noise_gain = 10 ** ((active_level_db(speech, fs) - snr_db - noise_rms_db) / 20)
+    speech_level = ActiveLevel(speech, fs)   # filtered once; the final SNR reuses it
+    noise_gain = 10 ** ((speech_level.db() - snr_db - noise_rms_db) / 20)
     noise = noise * noise_gain
     mixture = speech + noise
+    later_gain = 1.0                          # what the speech gets from here on
     if level_mode == "mixture_rms":
         gain = 10 ** ((level_db - rms_db(mixture)) / 20)
         clean, noise, mixture = clean * gain, noise * gain, mixture * gain
         clean_rev = clean_rev * gain if clean_rev is not None else None
         speech_gain, noise_gain = speech_gain * gain, noise_gain * gain
+        later_gain *= gain
     if dynamic_range_db is not None:
         rng = floor_rng if floor_rng is not None else np.random.default_rng(0)
         floor = rng.standard_normal(len(mixture)) * 10 ** ((peak_db(mixture) - dynamic_range_db) / 20)
@@ -90,11 +90,24 @@ def mix(clean, noise, fs, snr_db, level_db, level_mode="mixture_rms", rir=None, 
         clean, noise, mixture = clean * gain, noise * gain, mixture * gain
         clean_rev = clean_rev * gain if clean_rev is not None else None
         speech_gain, noise_gain = speech_gain * gain, noise_gain * gain
-    speech = clean_rev if clean_rev is not None else clean
+        later_gain *= gain
     return Mixture(mixture=mixture, clean=clean, clean_rev=clean_rev, noise=noise,
                    speech_gain=float(speech_gain), noise_gain=float(noise_gain),
                    clipped_rescaled=bool(clipped), level_db=float(rms_db(mixture)),
-                   snr_db=float(active_snr_db(speech, noise, fs)))
+                   snr_db=float(speech_level.db(later_gain) - rms_db(noise)))
+
+
+def draw_noise_offset(noise_len, length, rng, loop=True):
+    """Where a ``length``-sample segment starts in a noise of ``noise_len`` samples; the one
+    draw ``fit_noise`` makes, so a caller can read just that segment from the file."""
+    if noise_len == 0:
+        raise ConfigError("noise file is empty")
+    if noise_len >= length:
+        return int(rng.integers(0, noise_len - length + 1))
+    if not loop:
+        raise ConfigError(f"noise is shorter ({noise_len} samples) than the speech ({length}) "
+                          "and noise_loop is off")
+    return int(rng.integers(0, noise_len))
 
 
 def fit_noise(noise, length, rng, loop=True):
@@ -103,14 +116,8 @@ def fit_noise(noise, length, rng, loop=True):
     Returns (segment, offset). Looping wraps around the file end, so every offset is valid.
     """
     noise = np.asarray(noise)
-    if len(noise) == 0:
-        raise ConfigError("noise file is empty")
+    offset = draw_noise_offset(len(noise), length, rng, loop)
     if len(noise) >= length:
-        offset = int(rng.integers(0, len(noise) - length + 1))
         return noise[offset:offset + length], offset
-    if not loop:
-        raise ConfigError(f"noise is shorter ({len(noise)} samples) than the speech ({length}) "
-                          "and noise_loop is off")
-    offset = int(rng.integers(0, len(noise)))
     reps = int(np.ceil((offset + length) / len(noise)))
     return np.tile(noise, reps)[offset:offset + length], offset

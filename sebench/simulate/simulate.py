@@ -15,7 +15,7 @@ from sebench.audio.resample import resample
 from sebench.errors import AudioError, ConfigError, SebenchError
 from sebench.simulate.degrade import DEFAULTS as DEGRADE_DEFAULTS
 from sebench.simulate.degrade import degrade
-from sebench.simulate.mix import fit_noise, mix
+from sebench.simulate.mix import draw_noise_offset, fit_noise, mix
 from sebench.simulate.seeding import draw_uniform, item_rng
 
 DEFAULTS = {
@@ -41,6 +41,11 @@ DEFAULTS = {
     "utt_prefix": "",
 }
 
+AUDIO_KINDS = ("wav", "clean", "noise", "clean_rev")   # folders under the output dir
+#: what a finished run indexes; wav.scp is written last, so it exists only when all did
+INDEX_FILES = ("clean.scp", "noise.scp", "clean_rev.scp", "utt2spk", "spk2utt",
+               "utt2num_samples", "utt2category", "meta.csv", "skipped.txt", "config.yaml",
+               "wav.scp")
 META_COLUMNS = ("utt", "speaker", "clean", "noise", "noise_offset", "snr_db", "snr_measured",
                 "level_dbfs", "level_measured", "speech_gain", "noise_gain", "rir", "rt60",
                 "clipped_rescaled", "segment_offset", "channel_effects", "num_samples")
@@ -91,6 +96,7 @@ class Simulator:
         self.num = int(cfg["num"]) if cfg["num"] is not None else n
         if cfg["on_error"] not in ("fail", "skip"):
             raise ConfigError(f"on_error must be fail or skip, got {cfg['on_error']!r}")
+        self._frames_cache = {}
 
     def plan(self, index):
         """Every random draw of item ``index``, in a fixed order."""
@@ -114,34 +120,26 @@ class Simulator:
         except (SebenchError, OSError) as e:
             if self.cfg["on_error"] == "skip":
                 return {"index": index, "skipped": str(e)}
-            raise SebenchError(f"item {index}: {e}") from None
+            raise SebenchError(f"item {index}: {e} (--on_error skip leaves out the items whose "
+                               "sources are unusable and lists them in skipped.txt)") from None
+
+    def audio_path(self, kind, utt):
+        return os.path.join(self.out, kind, utt + ".wav")
+
+    def output_paths(self, index):
+        """Every audio path item ``index`` may write (whether or not it did)."""
+        key = self.src.clean_keys[self.order[index % len(self.order)]]
+        utt = _utt_id(self.cfg["utt_prefix"], self.src.utt2spk.get(key, key), key, index)
+        return [self.audio_path(kind, utt) for kind in AUDIO_KINDS]
 
     def _make(self, index):
         cfg, src, fs = self.cfg, self.src, self.fs
         p = self.plan(index)
         rng = p["rng"]
         clean_path = src.clean[p["clean"]]
-        clean = _read_source(clean_path, fs, cfg["channel"], "clean speech")
-        segment_offset = 0
-        if cfg["segment"]:
-            seg = int(round(float(cfg["segment"]) * fs))
-            if len(clean) >= seg:
-                segment_offset = int(rng.integers(0, len(clean) - seg + 1))
-                clean = clean[segment_offset:segment_offset + seg]
-            else:
-                clean = np.pad(clean, (0, seg - len(clean)))
-            if not np.any(clean):  # a crop of pure silence carries no speech: take the start
-                clean = _read_source(clean_path, fs, cfg["channel"], "clean speech")[:seg]
-                clean = np.pad(clean, (0, seg - len(clean)))
-                segment_offset = 0
+        clean, segment_offset = self._clean(clean_path, rng)
         noise_path = src.noise[p["noise"]]
-        noise_full = _read_source(noise_path, fs, cfg["channel"], "noise")
-        try:
-            noise, noise_offset = fit_noise(noise_full, len(clean), rng, loop=cfg["noise_loop"])
-        except ConfigError as e:
-            raise AudioError(noise_path, str(e)) from None
-        if not np.any(noise):
-            raise AudioError(noise_path, f"noise is silent at offset {noise_offset}")
+        noise, noise_offset = self._noise(noise_path, len(clean), rng)
         rir, direct, rt60 = None, 0, ""
         if p["rir"]:
             rir_path = src.rirs[p["rir"]]
@@ -174,6 +172,79 @@ class Simulator:
                 row["clean_rev"] = self._write("clean_rev", utt, m.clean_rev, sub)
         return row
 
+    def _clean(self, path, rng):
+        """The clean speech and its crop offset; with ``segment``, only the crop is read."""
+        cfg, fs = self.cfg, self.fs
+        if not cfg["segment"]:
+            return _read_source(path, fs, cfg["channel"], "clean speech"), 0
+        seg = int(round(float(cfg["segment"]) * fs))
+        frames = self._frames(path, cache=False)
+        if frames is not None and frames >= seg:
+            state = rng.bit_generator.state
+            offset = int(rng.integers(0, frames - seg + 1))
+            clean = self._read_part(path, offset, seg)
+            if clean is not None and np.any(clean):
+                return clean, offset
+            rng.bit_generator.state = state   # silent crop or short file: the full path below
+        clean = _read_source(path, fs, cfg["channel"], "clean speech")
+        segment_offset = 0
+        if len(clean) >= seg:
+            segment_offset = int(rng.integers(0, len(clean) - seg + 1))
+            clean = clean[segment_offset:segment_offset + seg]
+        else:
+            clean = np.pad(clean, (0, seg - len(clean)))
+        if not np.any(clean):  # a crop of pure silence carries no speech: take the start
+            clean = _read_source(path, fs, cfg["channel"], "clean speech")[:seg]
+            clean = np.pad(clean, (0, seg - len(clean)))
+            segment_offset = 0
+        return clean, segment_offset
+
+    def _noise(self, path, length, rng):
+        """The noise segment under the mixture and its offset; a noise file at the output
+        rate and at least as long as the speech is read only there (DNS noise files run
+        20-60 s for 3 s mixtures)."""
+        cfg = self.cfg
+        frames = self._frames(path, cache=True)
+        if frames is not None and frames >= length:
+            state = rng.bit_generator.state
+            offset = draw_noise_offset(frames, length, rng)
+            noise = self._read_part(path, offset, length)
+            if noise is not None and np.any(noise):
+                return noise, offset
+            rng.bit_generator.state = state   # silent segment or short file: the full path
+        noise_full = _read_source(path, self.fs, cfg["channel"], "noise")
+        try:
+            noise, offset = fit_noise(noise_full, length, rng, loop=cfg["noise_loop"])
+        except ConfigError as e:
+            raise AudioError(path, str(e)) from None
+        if not np.any(noise):
+            raise AudioError(path, f"noise is silent at offset {offset}")
+        return noise, offset
+
+    def _frames(self, path, cache):
+        """Length of a seekable source already at the output rate, else None (read whole)."""
+        if path in self._frames_cache:
+            return self._frames_cache[path]
+        frames = None
+        if not str(path).rstrip().endswith("|"):    # Kaldi pipes cannot seek
+            try:
+                rate, num, _ = audio_info(path)
+                frames = num if rate == self.fs and num > 0 else None
+            except AudioError:
+                frames = None                       # the full read reports it
+        if cache:   # noise files are reused across mixtures; one entry per file, not per item
+            self._frames_cache[path] = frames
+        return frames
+
+    def _read_part(self, path, start, length):
+        """Samples [start, start + length) as float64, or None when that fails or the file
+        holds fewer than its header says (the whole-file read then decides, and reports)."""
+        try:
+            audio, _ = read(path, channel=self.cfg["channel"], start=start, stop=start + length)
+        except AudioError:
+            return None
+        return audio.astype(np.float64) if len(audio) == length else None
+
     def _degrade(self, mixture, plan, rng, row):
         """Channel effects, then back to the drawn level (rescaled if that would clip)."""
         cfg = self.cfg
@@ -186,13 +257,13 @@ class Simulator:
         return y, desc
 
     def _write(self, kind, utt, audio, subtype):
-        path = os.path.join(self.out, kind, utt + ".wav")
+        path = self.audio_path(kind, utt)
         audio = np.asarray(audio, dtype=np.float32)
         if subtype.startswith("PCM") and np.max(np.abs(audio)) > 1.0:
             # a component (the noise, say) may exceed full scale where the mixture does not,
             # since speech and noise partly cancel; keep it exact rather than clip it
             subtype = "FLOAT"
-        write(path, audio, self.fs, subtype=subtype)
+        write(path, audio, self.fs, subtype=subtype, sync=False)  # one sync per shard
         return path
 
 

@@ -160,3 +160,28 @@ def atomic_write_text(path, text):
     with atomic_path(path, suffix="") as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+
+
+def sync_filesystem(path):
+    """Flush the file system holding ``path`` to disk (Linux ``syncfs``; ``sync`` elsewhere).
+
+    One call after a batch of atomically renamed files replaces an fsync per file: a killed
+    job loses nothing either way, and after a power cut the batch is redone because its
+    completion record is written after this call.
+    """
+    import ctypes
+
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    try:
+        libc = ctypes.CDLL(None)   # the process's own symbols, libc's among them
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
