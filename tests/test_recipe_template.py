@@ -76,8 +76,19 @@ def test_setup_links_the_template(toy):
     for name in ("se.sh", "db.sh", "path.sh", "utils"):
         assert (recipe / name).is_symlink() and (recipe / name).exists(), name
     assert (recipe / "se.sh").resolve() == (TEMPLATE / "se.sh").resolve()
-    assert not (recipe / "cmd.sh").is_symlink()
-    assert (recipe / "cmd.sh").read_text() == (TEMPLATE / "cmd.sh").read_text()
+    assert not (recipe / "cmd.sh").is_symlink()    # the recipe's own: its backend is one line
+
+
+@pytest.mark.parametrize("backend, cuda", [("local", "run.pl --num-threads"),
+                                           ("slurm", "slurm.pl --mem 16G")])
+def test_cmd_sh_switches_backend_in_one_line(toy, tmp_path, backend, cuda):
+    recipe, _ = toy
+    text = (recipe / "cmd.sh").read_text().replace("cmd_backend=local", f"cmd_backend={backend}")
+    (tmp_path / "cmd.sh").write_text(text)
+    script = f'. {tmp_path / "cmd.sh"}; echo "$train_cmd|$cuda_cmd|$decode_cmd"'
+    out = subprocess.run(["bash", "-c", script], cwd=recipe, capture_output=True, text=True)
+    train, cuda_cmd, decode = out.stdout.strip().split("|")
+    assert cuda_cmd.startswith(cuda) and train and decode, out.stderr
 
 
 def test_db_sh_takes_roots_from_the_environment():
@@ -109,7 +120,12 @@ def test_stages_markers_force_and_a_new_system(toy, tmp_path):
     assert set((data / "test" / "utt2fs").read_text().split()[1::2]) == {"16000"}
     assert (data / "test" / "noise.scp").is_file() and not (exp / "scores").exists()
 
-    # stages 1-2 are done; 3-6 have nothing declared; 8-9 score and report the input
+    # stages 1-2 are done; 3-6 have nothing declared; 8-9 score and report the input; the
+    # recipe's own stage 11 uses the template's stage helpers
+    (recipe / "local" / "stages.sh").write_text(
+        'if begin_stage 11 v1 "a recipe stage"; then\n'
+        '  sebench data info "$data/test" > "$exp/info.txt"\n  end_stage 11 v1\nfi\n')
+    opts += ["--local_stages", "local/stages.sh"]
     rest = run(recipe, *opts, "--format_opts", "--derive-noise", VBD=str(corpus))
     assert rest.returncode == 0, rest.stdout + rest.stderr
     out = rest.stdout
@@ -117,12 +133,13 @@ def test_stages_markers_force_and_a_new_system(toy, tmp_path):
     assert "stage 3: nothing declared" in out and "stage 6: nothing declared" in out
     results = (exp / "RESULTS.md").read_text()
     assert "| noisy |" in results and "test: SI-SDR" in results and "test: SNR" in results
+    assert "=== stage 11: a recipe stage" in out and "utterances 3" in (exp / "info.txt").read_text()
     summary = exp / "scores" / "noisy" / "test" / "summary.json"
     stamp = summary.stat().st_mtime_ns
 
     # a rerun does nothing; --force_stage 2 redoes the format stage only
     again = run(recipe, *opts, "--format_opts", "--derive-noise", VBD=str(corpus))
-    assert again.stdout.count("already done") == 4          # stages 1, 2, 8, 9
+    assert again.stdout.count("already done") == 5          # stages 1, 2, 8, 9, 11
     forced = run(recipe, *opts, "--force_stage", 2, "--stop_stage", 8,
                  "--format_opts", "--derive-noise", VBD=str(corpus))
     assert forced.returncode == 0 and "=== stage 2" in forced.stdout

@@ -1,11 +1,12 @@
-# Which job runner each kind of job uses (Kaldi's cmd.sh contract). Each recipe has its own
-# copy of this file; to run on a cluster, change the one line below to slurm or sge.
+# Which job runner each kind of job uses (Kaldi's cmd.sh contract), per backend. A recipe's
+# own cmd.sh sets cmd_backend (local, slurm or sge: one line to switch) and sources this
+# file; it may override any of the three variables after that.
 #   train_cmd:  data preparation, simulation, labels, a system's preparatory commands
 #   cuda_cmd:   training (se.sh adds --gpu N; run.pl ignores it, slurm.pl asks for --gres=gpu:N)
 #   decode_cmd: enhancement and scoring shards
 # Runner options map to scheduler flags through conf/slurm.conf or conf/queue.conf (the
 # recipe's own when it has one, else the toolkit's).
-cmd_backend=local
+cmd_backend=${cmd_backend:-local}
 
 case "${cmd_backend}" in
   local)   # this machine: sharded jobs one thread each, training with every core

@@ -11,6 +11,7 @@ stop_stage=100       # last stage (the recipe's own stages, --local_stages, are 
 force_stage=         # redo these stages (comma list) although they are done
 nj=4                 # jobs for the sharded commands (format, simulate, label, enhance, score)
 ngpu=1               # GPUs per training job: 0 = CPU, >1 = DDP (runners map --gpu N)
+gpu_inference=false  # true: enhance on a GPU through cuda_cmd
 seed=0
 fs=16000             # sample rate of the formatted data
 data=data            # data dirs (data/local: stage 1's output)
@@ -24,7 +25,7 @@ local_stages=        # a file sourced after stage 10 with the recipe's own stage
 help_message="Usage: $0 [options]
   --stage N --stop_stage M   run stages N..M (default 1..100)
   --force_stage N[,K]        redo stage N (and K) although done
-  --nj J --ngpu G --seed S --fs HZ --data DIR --exp DIR
+  --nj J --ngpu G --seed S --fs HZ --data DIR --exp DIR --gpu_inference true|false
   --confdir DIR              config overlay (e.g. conf/smoke: only the differing keys)
   --systems LIST             default | all | comma list (dependencies are added)
 Stages (each skipped when the recipe declares nothing for it):
@@ -73,13 +74,53 @@ stage_items() {
   fi
   begin_stage "$1" "$(signature "$items")" "$3"
 }
-# for_items CALLBACK: CALLBACK KIND NAME OUT ARGS... for every line of $items
+# for_items CALLBACK [OPTIONS...]: CALLBACK KIND NAME OUT WORDS... OPTIONS... per line of $items
 for_items() {
-  local kind name out words
+  local callback=$1 kind name out words
+  shift
   while IFS=$'\t' read -r -u 3 kind name out words; do
     eval "local argv=(${words})"
-    "$1" "$kind" "$name" "$out" "${argv[@]}"
+    "$callback" "$kind" "$name" "$out" "${argv[@]}" "$@"
   done 3<<< "$items"
+}
+# items_stage N PLAN TITLE CALLBACK [OPTIONS...]: a planned stage, CALLBACK on each item
+items_stage() {
+  local n=$1 plan_name=$2 title=$3
+  shift 3
+  stage_items "$n" "$plan_name" "$title" || return 0
+  for_items "$@"
+  end_stage "$n" "$(signature "$items")"
+}
+# the callbacks: KIND NAME OUT then the sebench arguments
+run_direct() {  # commands that run their own jobs (--nj/--cmd) or are instant
+  local kind=$1 name=$2
+  shift 3
+  say "$kind $name: sebench $*"
+  sebench "$@"
+}
+run_score() {  # a score dir with a summary.json is finished
+  if [ -f "$3/summary.json" ] && ! forced "$current"; then return 0; fi
+  say "score $2: sebench ${*:4}"
+  sebench "${@:4}" > /dev/null
+}
+run_training() {  # a system's `before` commands (once), then its training through cuda_cmd
+  local kind=$1 name=$2 out=$3
+  shift 3
+  local log="$exp/log/$name.log"
+  if [ -f "$out/.done" ] && ! forced "$current"; then   # `sebench train` marks a finished run
+    say "$name: already trained ($out)"
+    return 0
+  fi
+  if [ "$kind" = before ]; then
+    say "$name: sebench $* (log $log)"
+    ${train_cmd} "$log" sebench "$@"
+    return
+  fi
+  local gpu_opts=()
+  if [ "$ngpu" -eq 0 ]; then gpu_opts=(--device cpu); fi
+  if [ "$ngpu" -gt 1 ] && [ "$1" = train ]; then gpu_opts=(--ngpu "$ngpu"); fi
+  say "$name: sebench $* ${gpu_opts[*]} (log $log)"
+  ${cuda_cmd} --gpu "$ngpu" "$log" sebench "$@" "${gpu_opts[@]}" $(force_opt "$current")
 }
 
 mkdir -p "$exp/log"
@@ -106,81 +147,17 @@ if begin_stage 2 "fs=${fs} ${format_opts}" "format the data dirs at ${fs} Hz"; t
   end_stage 2 "fs=${fs} ${format_opts}"
 fi
 
-run_sharded() {  # simulate, label: commands that split themselves over --nj jobs
-  local kind=$1 name=$2 out=$3; shift 3
-  say "$kind $name: sebench $*"
-  sebench "$@" --nj "$nj" --cmd "$train_cmd"
-}
-if stage_items 3 simulate "simulate"; then
-  for_items run_sharded
-  end_stage 3 "$(signature "$items")"
-fi
-if stage_items 4 label "quality labels"; then
-  for_items run_sharded
-  end_stage 4 "$(signature "$items")"
-fi
-
-run_training() {  # a system's `before` commands (once), then its training through cuda_cmd
-  local kind=$1 name=$2 out=$3; shift 3
-  local log="$exp/log/$name.log"
-  if [ -f "$out/.done" ] && ! forced "$current"; then   # `sebench train` marks a finished run
-    say "$name: already trained ($out)"
-    return 0
-  fi
-  if [ "$kind" = before ]; then
-    say "$name: sebench $* (log $log)"
-    ${train_cmd} "$log" sebench "$@"
-    return
-  fi
-  local gpu_opts=()
-  if [ "$ngpu" -eq 0 ]; then gpu_opts=(--device cpu); fi
-  if [ "$ngpu" -gt 1 ] && [ "$1" = train ]; then gpu_opts=(--ngpu "$ngpu"); fi
-  say "$name: sebench $* ${gpu_opts[*]} (log $log)"
-  ${cuda_cmd} --gpu "$ngpu" "$log" sebench "$@" "${gpu_opts[@]}" $(force_opt "$current")
-}
-if stage_items 5 qp "training the quality predictors"; then
-  for_items run_training
-  end_stage 5 "$(signature "$items")"
-fi
-if stage_items 6 train "training the systems"; then
-  for_items run_training
-  end_stage 6 "$(signature "$items")"
-fi
-
-run_enhance() {
-  local kind=$1 name=$2 out=$3; shift 3
-  say "enhance $name: sebench $*"
-  sebench "$@" --nj "$nj" --cmd "$decode_cmd" $(force_opt "$current")
-}
-if stage_items 7 enhance "enhancing the test sets"; then
-  for_items run_enhance
-  end_stage 7 "$(signature "$items")"
-fi
-
-run_score() {
-  local kind=$1 name=$2 out=$3; shift 3
-  if [ -f "$out/summary.json" ] && ! forced "$current"; then return 0; fi
-  say "score $name: sebench $*"
-  sebench "$@" --nj "$nj" --cmd "$decode_cmd" > /dev/null
-}
-if stage_items 8 score "scoring"; then
-  for_items run_score
-  end_stage 8 "$(signature "$items")"
-fi
-
-run_job() {  # report, pack: one command each
-  local kind=$1 name=$2 out=$3; shift 3
-  say "$kind $name: sebench $*"
-  sebench "$@" > /dev/null
-}
-if stage_items 9 report "report"; then
-  for_items run_job
-  end_stage 9 "$(signature "$items")"
-fi
-if stage_items 10 pack "packing the models"; then
-  for_items run_job
-  end_stage 10 "$(signature "$items")"
-fi
+items_stage 3 simulate "simulate" run_direct --nj "$nj" --cmd "$train_cmd"
+items_stage 4 label "quality labels" run_direct --nj "$nj" --cmd "$train_cmd"
+items_stage 5 qp "training the quality predictors" run_training
+items_stage 6 train "training the systems" run_training
+enhance_runner=(--cmd "$decode_cmd")
+if [ "$gpu_inference" = true ]; then enhance_runner=(--cmd "$cuda_cmd --gpu 1" --device cuda); fi
+items_stage 7 enhance "enhancing the test sets" run_direct --nj "$nj" "${enhance_runner[@]}" \
+  $(force_opt 7)
+items_stage 8 score "scoring" run_score --nj "$nj" --cmd "$decode_cmd"
+items_stage 9 report "report" run_direct
+items_stage 10 pack "packing the models" run_direct
 
 if [ -n "$local_stages" ]; then
   . "$local_stages"

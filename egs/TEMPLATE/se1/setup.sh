@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Create a new recipe from the template:  egs/TEMPLATE/se1/setup.sh egs/<corpus>/se1 [VAR]
-# Links se.sh, db.sh, path.sh and utils/ to the template (Kaldi style), copies cmd.sh, and
-# writes a skeleton run.sh, local/data.sh (reading the db.sh variable VAR, default the
-# corpus name in capitals) and conf/{recipe,eval}.yaml to fill in.
+# Links se.sh, db.sh, path.sh and utils/ to the template (Kaldi style) and writes cmd.sh
+# (the runner backend) and skeletons of run.sh, local/data.sh (reading the db.sh variable
+# VAR, default the corpus name in capitals) and conf/{recipe,eval}.yaml to fill in.
 set -euo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
   echo "usage: $0 egs/<corpus>/se1 [DB_VARIABLE]" >&2
@@ -20,8 +20,7 @@ mkdir -p "$dir/local" "$dir/conf"
 rel=$(realpath --relative-to="$dir" "$template")
 for f in se.sh db.sh path.sh; do ln -s "$rel/$f" "$dir/$f"; done
 ln -s "$(realpath --relative-to="$dir" "$template/../../../utils")" "$dir/utils"
-cp "$template/cmd.sh" "$dir/cmd.sh"
-for f in run.sh local/data.sh conf/recipe.yaml conf/eval.yaml; do
+for f in run.sh cmd.sh local/data.sh conf/recipe.yaml conf/eval.yaml; do
   sed -e "s/CORPUSVAR/${var}/g" -e "s/CORPUS/${corpus}/g" "$template/skeleton/$f" > "$dir/$f"
 done
 chmod +x "$dir/run.sh" "$dir/local/data.sh"
