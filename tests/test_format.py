@@ -73,7 +73,8 @@ def test_format_keeps_usable_files_and_reruns_as_noop(tmp_path):
     other = write_wav(tmp_path / "b.flac", tone(0.5, fs=8000), 8000)
     write_kv(src / "wav.scp", {"a": ready, "b": other})
     out = tmp_path / "out"
-    run_cli("data", "format", src, out)
+    first = run_cli("data", "format", src, out, "--derive-noise")
+    assert "no clean.scp: no noise to derive" in first.stderr and not (out / "noise.scp").exists()
     scp = DataDir(out).read("wav.scp")
     assert scp["a"] == str(ready)                               # mono 16 kHz WAV: not copied
     assert scp["b"].startswith(str(out / "audio" / "wav")) and audio_info(scp["b"])[0] == 16000

@@ -86,42 +86,14 @@ def build_parser(prog):
 
 
 def _format(args, rest):
-    import os
-
-    from sebench import config as cfgmod
-    from sebench.data.format import DEFAULTS, Formatter
-    from sebench.jobs import sebench_argv
-    from sebench.jobs.shards import generate
-    from sebench.utils.log import get_logger
+    from sebench.data.format import DEFAULTS, format_data_dir
 
     if args.channel is not None and args.channel.lstrip("-").isdigit():
         args.channel = int(args.channel)
     cfg = resolve_config(DEFAULTS, args, rest, [
         ("fs", "fs"), ("audio_format", "audio_format"), ("channel", "channel"), ("copy", "copy"),
         ("derive_noise", "derive_noise"), ("force", "force"), ("nj", "nj"), ("cmd", "cmd")])
-    formatter = Formatter(args.src, args.dst, cfg)
-    workdir = os.path.join(formatter.dst.path, "split")
-    job_cfg = os.path.join(workdir, "config.yaml")
-    if not args.shard:
-        cfgmod.save_config(dict(cfg, nj=1), job_cfg)
-    command = sebench_argv() + ["data", "format", str(formatter.src.path),
-                                str(formatter.dst.path), "--config", job_cfg]
-    rows = generate(formatter.make, formatter.num, args, cfg["nj"], cfg["cmd"], workdir,
-                    command, "format", "format")
-    if rows is None:
-        return 0
-    counts = formatter.finish(rows)
-    cfgmod.save_config(cfg, os.path.join(formatter.dst.path, "format.yaml"), command=command_line())
-    done = ", ".join(f"{n} {how}" for how, n in sorted(counts.items())
-                     if how not in ("utterances", "failed"))
-    get_logger("sebench.format").info(
-        "%s: %d utterance(s) at %d Hz (files: %s)%s", formatter.dst.path, counts["utterances"],
-        formatter.fs, done, f"; {counts['failed']} failed, see {formatter.dst.path}/skipped.txt"
-        if counts["failed"] else "")
-    if counts.get("float"):
-        get_logger("sebench.format").warning(
-            "%d file(s) exceeded full scale after resampling and were written as float WAV",
-            counts["float"])
+    format_data_dir(args.src, args.dst, cfg, args, command_line())
     return 0
 
 

@@ -27,6 +27,9 @@ from sebench.audio.io import audio_info, read, write
 from sebench.audio.resample import resample
 from sebench.data.datadir import AUDIO_SCPS, DataDir, SCP_FIELDS_REV
 from sebench.errors import AudioError, ConfigError, SebenchError
+from sebench.utils.log import get_logger
+
+log = get_logger("sebench.format")
 
 DEFAULTS = {
     "fs": 16000,
@@ -65,11 +68,12 @@ class Formatter:
         self.fs = int(cfg["fs"])
         self.keys = self.src.keys
         self.scps = {SCP_FIELDS_REV[name]: self.src.read(name) for name in self.src.audio_files()}
-        if cfg["derive_noise"]:
-            if NOISE_FIELD in self.scps:
-                raise ConfigError(f"{self.src.path} already has noise.scp; drop --derive-noise")
-            if "clean" not in self.scps:
-                raise ConfigError(f"{self.src.path}: --derive-noise needs clean.scp")
+        self.derive_noise = bool(cfg["derive_noise"])
+        if self.derive_noise and NOISE_FIELD in self.scps:
+            raise ConfigError(f"{self.src.path} already has noise.scp; drop --derive-noise")
+        if self.derive_noise and "clean" not in self.scps:   # e.g. a real set in a recipe
+            log.warning("%s has no clean.scp: no noise to derive", self.src.path)
+            self.derive_noise = False
 
     @property
     def num(self):
@@ -146,7 +150,7 @@ class Formatter:
                     row["paths"][field], row["how"][field] = out, how
                     if field == "wav":
                         row["num_samples"] = frames
-            if self.cfg["derive_noise"] and "clean" in row["paths"]:
+            if self.derive_noise and "clean" in row["paths"]:
                 row["paths"][NOISE_FIELD], row["how"][NOISE_FIELD] = self._derive_noise(
                     key, row["paths"]["wav"], row["paths"]["clean"])
         except SebenchError as e:
@@ -193,3 +197,36 @@ class Formatter:
             if (entry.is_file() and entry.name not in kv_files and entry.name not in OWN_FILES
                     and not entry.name.startswith(".")):
                 shutil.copy2(entry, self.dst.path / entry.name)
+
+
+def format_data_dir(src, dst, cfg, args, command_line=None):
+    """Run the format over every utterance, in-process or sharded through the runner
+    (``args`` carries the hidden ``--shard/--rows-out`` of a shard job); returns the counts,
+    or None inside a shard job."""
+    from sebench import config as cfgmod
+    from sebench.jobs import sebench_argv
+    from sebench.jobs.shards import generate
+
+    formatter = Formatter(src, dst, cfg)
+    workdir = os.path.join(formatter.dst.path, "split")
+    job_cfg = os.path.join(workdir, "config.yaml")
+    if not getattr(args, "shard", None):
+        cfgmod.save_config(dict(cfg, nj=1), job_cfg)      # what every shard job re-reads
+    command = sebench_argv() + ["data", "format", str(formatter.src.path),
+                                str(formatter.dst.path), "--config", job_cfg]
+    rows = generate(formatter.make, formatter.num, args, cfg["nj"], cfg["cmd"], workdir,
+                    command, "format", "format")
+    if rows is None:
+        return None
+    counts = formatter.finish(rows)
+    cfgmod.save_config(cfg, formatter.dst.path / "format.yaml", command=command_line)
+    files = ", ".join(f"{n} {how}" for how, n in sorted(counts.items())
+                      if how not in ("utterances", "failed"))
+    log.info("%s: %d utterance(s) at %d Hz (files: %s)%s", formatter.dst.path,
+             counts["utterances"], formatter.fs, files,
+             f"; {counts['failed']} failed, see {formatter.dst.path}/skipped.txt"
+             if counts["failed"] else "")
+    if counts.get("float"):
+        log.warning("%d file(s) exceeded full scale after resampling and were written as "
+                    "float WAV", counts["float"])
+    return counts
