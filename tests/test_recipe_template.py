@@ -169,6 +169,7 @@ def test_stages_markers_force_and_a_new_system(toy, tmp_path):
 
 SYSTEMS = {
     "noisy": {"enhance": "input"},
+    "vqvae": {"train": {"config": "t.yaml", "model": "m.yaml", "data": "train"}, "enhance": False},
     "sup": {"train": {"config": "t.yaml", "model": "m.yaml", "data": "train", "valid": "valid"}},
     "qp": {"train": {"command": "train-qp", "config": "t.yaml", "model": "m.yaml",
                      "data": "real", "args": "--test {data}/real_test"}},
@@ -206,8 +207,8 @@ def test_plan_orders_stages_and_expands_references(tmp_path):
     assert words(qp)["qp"][:2] == ["train-qp", "--config"] and "D/real_test" in words(qp)["qp"]
     train = plan(ctx, "train")
     # dependencies first; a predictor that needs an SE model trains after it, in stage 6
-    assert [(i.kind, i.name) for i in train] == [
-        ("train", "sup"), ("train", "semi"), ("before", "pesqnet.before1"), ("train", "pesqnet")]
+    assert [(i.kind, i.name) for i in train] == [("train", "vqvae"), ("train", "sup"),
+        ("train", "semi"), ("before", "pesqnet.before1"), ("train", "pesqnet")]
     semi = words(train)["semi"]
     assert semi[semi.index("--train") + 1] == "paired=D/train"
     assert "real=D/real" in semi and "E/sup" in semi and "E/qp" in semi
@@ -250,6 +251,7 @@ def test_selection_adds_dependencies_and_defaults(tmp_path):
     ({"a": {"enhance": "{exp:ghost}"}}, "unknown system 'ghost'"),
     ({"a": {"train": {"command": "train-qp", "config": "t.yaml", "data": "x"}}},
      "train-qp needs model"),
+    ({"a": {"enhance": 3}}, "expected an enhancer spec, input or false"),
 ])
 def test_bad_declarations_are_one_line_errors(tmp_path, systems, message):
     with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("+", r"\+")):

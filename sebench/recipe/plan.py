@@ -205,7 +205,8 @@ def _report(ctx, selected):
 def _pack(ctx, selected):
     items = []
     for name in selected:
-        if ctx.recipe.systems[name].command == "train":
+        system = ctx.recipe.systems[name]
+        if system.command == "train" and system.is_row:
             out = os.path.join(ctx.exp, "packed", f"{name}.zip")
             items.append(Item("pack", name, out, ["pack", ctx.exp_dir(name), out]))
     return items

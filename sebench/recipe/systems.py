@@ -30,7 +30,8 @@ A system's keys:
   another system and label it), each one job through ``train_cmd``.
 - ``enhance``: the enhancer spec given to ``sebench enhance`` before the input (default
   ``{self}``, the system's own model, for a ``train`` system; ``input`` = score the
-  unprocessed input). A system with neither ``enhance`` nor a ``train`` command is not a row.
+  unprocessed input; ``false`` = not enhanced, e.g. a VQ-VAE or a pre-training step). Only
+  systems with an enhancer are rows of the table.
 - ``sets``: the test sets of ``conf/eval.yaml`` it is enhanced and scored on (default: all).
 - ``needs``: systems it depends on beyond those its strings reference.
 
@@ -113,7 +114,11 @@ def _system(name, spec, where):
     enhance = spec.get("enhance")
     if enhance is None and system.command == "train":
         enhance = "{self}"
-    system.enhance = None if enhance is None else str(enhance)
+    if enhance is False:              # a trained model that is not an enhancer (VQ-VAE, CAE)
+        enhance = None
+    elif enhance is not None and not isinstance(enhance, str):
+        raise ConfigError(f"{where}.enhance: expected an enhancer spec, input or false")
+    system.enhance = enhance
     for text in system.strings():
         for key, arg in PLACEHOLDER.findall(text):
             if (key not in SIMPLE_PLACEHOLDERS or arg) and not (key in ("exp", "conf") and arg):
