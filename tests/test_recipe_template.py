@@ -265,6 +265,10 @@ def test_unknown_eval_set_and_missing_config_are_errors(tmp_path):
     ctx = make_ctx(tmp_path, {"a": {"train": {"config": "missing.yaml", "data": "x"}}})
     with pytest.raises(ConfigError, match="config file missing.yaml not found"):
         plan(ctx, "train")
+    (tmp_path / "conf" / "eval.yaml").write_text(yaml.safe_dump({
+        "sets": {"test": {"metrics": "sisdr"}}, "significance": {"baseline": "ghost"}}))
+    with pytest.raises(ConfigError, match="baseline 'ghost' is not a system"):
+        Context(str(tmp_path / "conf"))
 
 
 def test_overlay_merges_keys_and_rewrites_only_changes(tmp_path):

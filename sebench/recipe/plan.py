@@ -40,6 +40,10 @@ class Context:
         eval_path = os.path.join(conf, "eval.yaml")
         self.eval_path = eval_path if os.path.isfile(eval_path) else None
         self.policy = load_policy(eval_path) if self.eval_path else None
+        baseline = self.policy and self.policy.baseline
+        if baseline and baseline not in self.recipe.systems:
+            raise ConfigError(f"{eval_path}: significance baseline '{baseline}' is not a system "
+                              f"of {recipe_path}")
 
     def exp_dir(self, name):
         return os.path.join(self.exp, name)
