@@ -22,7 +22,7 @@ def run_recipe(tmp, *args, env=None):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(2400)   # end to end on a shared 2-core machine
 def test_mini_recipe_smoke(tmp_path):
     # stages 1-5, then stage 6 (SE training) killed by SIGKILL after its third step
     first = run_recipe(tmp_path, "--stop_stage", 5)
