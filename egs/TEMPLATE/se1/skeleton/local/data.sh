@@ -13,6 +13,6 @@ seed=0
 
 if [ -z "${CORPUSVAR}" ]; then
   echo "$0: CORPUSVAR is not set: set it in db.sh or run 'CORPUSVAR=/path/to/corpus ./run.sh'" >&2
-  exit 1
 fi
-sebench prepare CORPUS --root "${CORPUSVAR}" --out "$out" --nj "$nj" --cmd "$train_cmd"
+# a missing root or a wrong layout: one line naming the problem, the expected tree, exit 1
+sebench prepare CORPUS --root "${CORPUSVAR}" --out "$out"
