@@ -179,8 +179,9 @@ SYSTEMS = {
     "pesqnet": {"before": ["enhance {exp:sup} {data}/train -o {exp}/enh/sup/train"],
                 "train": {"command": "train-qp", "config": "t.yaml", "model": "m.yaml",
                           "data": "pesqnet_train"}},
-    "oracle": {"enhance": "classical:oracle_irm:{conf:m.yaml} --ref {data}/{set}", "sets": ["test"]},
-    "sup+rq": {"enhance": "--robust-q {exp:qp} --after {exp:sup}"},
+    "oracle": {"enhance": "classical:oracle_irm,config={conf:m.yaml} --ref {data}/{set}",
+               "sets": ["test"]},
+    "sup+rq": {"enhance": "robust_q:{exp:qp},after={exp:sup}"},
 }
 
 
@@ -218,10 +219,10 @@ def test_plan_orders_stages_and_expands_references(tmp_path):
     enh = words(plan(ctx, "enhance"))
     assert set(enh) == {"sup/test", "sup/real_test", "semi/test", "semi/real_test",
                         "oracle/test", "sup+rq/test", "sup+rq/real_test"}
-    assert enh["oracle/test"][:4] == ["enhance", f"classical:oracle_irm:{ctx.conf}/m.yaml",
+    assert enh["oracle/test"][:4] == ["enhance", f"classical:oracle_irm,config={ctx.conf}/m.yaml",
                                       "--ref", "D/test"]
-    assert enh["sup+rq/real_test"] == ["enhance", "--robust-q", "E/qp", "--after", "E/sup",
-                                       "D/real_test", "-o", "E/enh/sup+rq/real_test"]
+    assert enh["sup+rq/real_test"] == ["enhance", "robust_q:E/qp,after=E/sup", "D/real_test",
+                                       "-o", "E/enh/sup+rq/real_test"]
     score = words(plan(ctx, "score"))
     assert score["noisy/test"][:5] == ["score", "--enh", "D/test", "--ref", "D/test"]
     assert "--ref" not in score["sup/real_test"] and "dnsmos" in score["sup/real_test"]

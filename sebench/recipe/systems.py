@@ -18,7 +18,7 @@
       semi:
         train: {config: train_semi.yaml, model: se.yaml, data: {paired: train, real: real_train},
                 args: "--method_options.init_from {exp:supervised}"}
-      specsub: {enhance: "classical:specsub:{conf:specsub.yaml}", sets: [test]}
+      specsub: {enhance: "classical:specsub", sets: [test]}   # an enhancer spec, no training
 
 A system's keys:
 
