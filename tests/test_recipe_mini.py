@@ -66,14 +66,24 @@ def test_mini_recipe_smoke(tmp_path):
 
     # RESULTS.md: one row per system, noisy first, finite numbers everywhere
     results = (exp / "RESULTS.md").read_text()
-    rows = [line for line in results.splitlines() if line.startswith("| ") and "---" not in line]
-    table = [r for r in rows if r.split("|")[1].strip() in SYSTEMS]
+    lines = results.splitlines()
+
+    def table_after(heading):
+        """The body rows of the first table after the line ``heading``."""
+        start = next(i for i in range(lines.index(heading), len(lines))
+                     if lines[i].startswith("| system |"))
+        return lines[start + 2:lines.index("", start)]
+
+    table = table_after(lines[0])
     assert [r.split("|")[1].strip() for r in table] == SYSTEMS
     for r in table:
         cells = [c.strip() for c in r.split("|")[2:-1]]
         assert len(cells) == 12 and all(re.fullmatch(r"-?\d+\.\d+", c) for c in cells), r
     assert "LCC" in results and "demonstration" in results and "learning_curves.png" in results
-    assert "## Significance against supervised" in results
+    significance = table_after("## Significance against supervised")
+    assert [r.split("|")[1].strip() for r in significance] == [s for s in SYSTEMS
+                                                               if s != "supervised"]
+    assert all(len(r.split("|")[2:-1]) == 4 for r in significance)   # 4 metric columns
     for sys in ("supervised", "deepdream", "gan", "semi"):
         assert (exp / "packed" / f"{sys}.zip").is_file()
 
