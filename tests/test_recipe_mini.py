@@ -1,6 +1,7 @@
-"""The mini recipe end to end at smoke size (SpeechBrain-style recipe test): every stage's
-outputs, RESULTS.md with every system and finite numbers, a no-op rerun, and a training
-stage killed mid-run that resumes from its checkpoint."""
+"""The mini recipe end to end at smoke size (SpeechBrain-style recipe test) on the shared
+template (egs/TEMPLATE/se1/se.sh): every stage's outputs, RESULTS.md with every system and
+finite numbers, a no-op rerun, and a training job (run through cuda_cmd) killed mid-run
+that resumes from its checkpoint."""
 import os
 import re
 import subprocess
@@ -14,35 +15,42 @@ SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "super
 
 
 def run_recipe(tmp, *args, env=None):
-    cmd = ["./run.sh", "--confdir", "conf/smoke", "--nj", "1", "--corpus", str(tmp / "corpus"),
+    cmd = ["./run.sh", "--confdir", "conf/smoke", "--nj", "1",
            "--data", str(tmp / "data"), "--exp", str(tmp / "exp"), *map(str, args)]
     env = dict(os.environ if env is None else env, SEBENCH_NO_PROGRESS="1")
     return subprocess.run(cmd, cwd=RECIPE, capture_output=True, text=True, env=env)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)   # end to end on a shared 2-core machine
 def test_mini_recipe_smoke(tmp_path):
-    # stages 0-4, then stage 5 killed by SIGKILL after its third step
-    first = run_recipe(tmp_path, "--stop_stage", 4)
+    # stages 1-5, then stage 6 (SE training) killed by SIGKILL after its third step
+    first = run_recipe(tmp_path, "--stop_stage", 5)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     env = dict(os.environ, SEBENCH_KILL_AFTER_STEP="3")
-    killed = run_recipe(tmp_path, "--stage", 5, "--stop_stage", 5, env=env)
+    killed = run_recipe(tmp_path, "--stage", 6, "--stop_stage", 6, env=env)
     assert killed.returncode != 0
-    assert not (tmp_path / "exp" / ".stage5.done").exists()
+    assert "job 1 failed" in killed.stderr          # the runner reports the killed job
+    assert not (tmp_path / "exp" / ".stage6.done").exists()
     assert (tmp_path / "exp" / "supervised" / "checkpoints" / "latest.pt").is_file()
     # the same command line resumes the killed training and finishes the recipe
     done = run_recipe(tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "resumed from" in done.stderr and "at step 2" in done.stderr
+    train_log = (tmp_path / "exp" / "log" / "supervised.log").read_text()
+    assert "resumed from" in train_log and "at step 2" in train_log
+    assert train_log.startswith("# ") and "sebench train --config" in train_log.splitlines()[0]
+    assert "# Ended (code 0)" in train_log          # training ran as a job of cuda_cmd
     log = (tmp_path / "exp" / "supervised" / "train_log.csv").read_text().splitlines()
     steps = [int(line.split(",")[0]) for line in log[1:]]
     assert steps == sorted(set(steps))            # no step logged twice after the resume
 
     # every stage's outputs
     exp, data = tmp_path / "exp", tmp_path / "data"
-    for n in range(10):
+    for n in range(1, 11):
         assert (exp / f".stage{n}.done").is_file()
-    assert (tmp_path / "corpus" / "summary.json").is_file() and (data / "rirs" / "rir.scp").is_file()
+    assert (data / "local" / "corpus" / "summary.json").is_file()
+    assert (data / "local" / "rirs" / "rir.scp").is_file()
+    assert (data / "clean_train" / "utt2num_samples").is_file()     # the format stage
     for name in ("train", "valid", "test"):
         assert (data / name / "clean.scp").is_file() and (data / f"real_{name}" / "utt2mos").is_file()
         assert not (data / f"real_{name}" / "clean.scp").exists()
@@ -58,13 +66,26 @@ def test_mini_recipe_smoke(tmp_path):
 
     # RESULTS.md: one row per system, noisy first, finite numbers everywhere
     results = (exp / "RESULTS.md").read_text()
-    rows = [line for line in results.splitlines() if line.startswith("| ") and "---" not in line]
-    table = [r for r in rows if r.split("|")[1].strip() in SYSTEMS]
+    lines = results.splitlines()
+
+    def table_after(heading):
+        """The body rows of the first table after the line ``heading``."""
+        start = next(i for i in range(lines.index(heading), len(lines))
+                     if lines[i].startswith("| system |"))
+        return lines[start + 2:lines.index("", start)]
+
+    table = table_after(lines[0])
     assert [r.split("|")[1].strip() for r in table] == SYSTEMS
     for r in table:
         cells = [c.strip() for c in r.split("|")[2:-1]]
         assert len(cells) == 12 and all(re.fullmatch(r"-?\d+\.\d+", c) for c in cells), r
     assert "LCC" in results and "demonstration" in results and "learning_curves.png" in results
+    significance = table_after("## Significance against supervised")
+    assert [r.split("|")[1].strip() for r in significance] == [s for s in SYSTEMS
+                                                               if s != "supervised"]
+    assert all(len(r.split("|")[2:-1]) == 4 for r in significance)   # 4 metric columns
+    for sys in ("supervised", "deepdream", "gan", "semi"):
+        assert (exp / "packed" / f"{sys}.zip").is_file()
 
     # a second run is a no-op
     stamp = (exp / "RESULTS.md").stat().st_mtime_ns

@@ -14,10 +14,12 @@ import wave
 import numpy as np
 import soundfile as sf
 
+from sebench.audio import decode
 from sebench.errors import AudioError
 from sebench.utils.fileio import atomic_path
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".sph", ".aif", ".aiff", ".mp3", ".opus")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".sph", ".aif", ".aiff", ".mp3",
+                    ".opus") + decode.AV_EXTENSIONS
 
 
 def _open_source(path):
@@ -40,6 +42,8 @@ def _open_source(path):
 def audio_info(path):
     """(sample_rate, num_samples, channels) without reading the samples."""
     src = _open_source(path)
+    if decode.needs_av(src):
+        return decode.info_av(src)
     try:
         info = sf.info(src)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
@@ -57,7 +61,10 @@ def read(path, channel=None, fs=None, allow_nonfinite=False, start=0, stop=None)
     """
     src = _open_source(path)
     try:
-        data, rate = sf.read(src, dtype="float32", always_2d=True, start=start, stop=stop)
+        if decode.needs_av(src):          # AAC/.m4a and other formats libsndfile lacks
+            data, rate = decode.read_av(src, start, stop)
+        else:
+            data, rate = sf.read(src, dtype="float32", always_2d=True, start=start, stop=stop)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         raise AudioError(path, f"unreadable audio ({e})") from None
     if data.shape[0] == 0:

@@ -1,14 +1,18 @@
 """``sebench data``: create, check and reshape Kaldi-style data dirs."""
 import json
 
-from sebench.cli.common import bounded, make_parser, no_extra_args
+from sebench.cli.common import (add_config_options, bounded, command_line, make_parser,
+                                no_extra_args, resolve_config)
 
 EXAMPLE = """\
 sebench data from-folder noisy/ --clean clean/ data/test
 sebench data validate data/test
 sebench data subset data/train data/train_1k --random 1000 --seed 3
 sebench data split data/train 8 --per-spk
-sebench data info data/test"""
+sebench data info data/test
+sebench data format data/local/train data/train --fs 16000 --nj 8 --cmd run.pl
+sebench data format data/local/vox2_dev data/vox2_dev --audio-format flac   # .m4a via PyAV
+sebench data format data/local/test data/test --derive-noise      # noise.scp = wav - clean"""
 
 
 def build_parser(prog):
@@ -59,10 +63,48 @@ def build_parser(prog):
     p = sub.add_parser("info", help="counts, hours, sample rates, speakers")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("format", help="audio at one rate in a readable format (the recipes' "
+                                      "stage 2): resample (soxr), decode m4a/aac/mp3/opus")
+    p.description = (
+        "Copy data dir SRC to DST with every audio field (wav, clean, clean_rev, noise) at "
+        "--fs: mono WAV/FLAC files already at that rate stay where they are; others are "
+        "decoded (soundfile; PyAV for AAC/.m4a), resampled with soxr and written under "
+        "DST/audio/<field>/. Keys and metadata files carry over; utt2num_samples, utt2dur "
+        "and utt2fs are written. A rerun keeps finished files; failed utterances are listed "
+        "in DST/skipped.txt.")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--fs", type=int, help="target sample rate (default 16000)")
+    p.add_argument("--audio-format", choices=("wav", "flac"), help="format of rewritten files")
+    p.add_argument("--channel", help="multi-channel input: a channel index or 'mean' "
+                                     "(default: multi-channel files fail)")
+    p.add_argument("--copy", action="store_true", default=None,
+                   help="rewrite every file, even those usable as they are")
+    p.add_argument("--derive-noise", action="store_true", default=None,
+                   help="write noise.scp as wav - clean (float WAV), for SIR and noise targets")
+    p.add_argument("--force", action="store_true", default=None, help="rewrite existing outputs")
+    from sebench.jobs.shards import add_job_options
+    add_job_options(p)
+    add_config_options(p)
     return parser
 
 
+def _format(args, rest):
+    from sebench.data.format import DEFAULTS, format_data_dir
+
+    if args.channel is not None and args.channel.lstrip("-").isdigit():
+        args.channel = int(args.channel)
+    cfg = resolve_config(DEFAULTS, args, rest, [
+        ("fs", "fs"), ("audio_format", "audio_format"), ("channel", "channel"), ("copy", "copy"),
+        ("derive_noise", "derive_noise"), ("force", "force"), ("nj", "nj"), ("cmd", "cmd")])
+    format_data_dir(args.src, args.dst, cfg, args, command_line())
+    return 0
+
+
 def run(args, rest):
+    if args.action == "format":
+        return _format(args, rest)
     no_extra_args(rest)
     from sebench.data import ops
     from sebench.data.datadir import read_list

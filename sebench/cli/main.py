@@ -14,7 +14,7 @@ Command = namedtuple("Command", "module summary")
 #: name -> (module, one-line summary); the single list `sebench --help` prints.
 COMMANDS = {
     "data": Command("sebench.cli.data", "Kaldi-style data dirs: validate, fix, subset, split, "
-                                        "combine, from-folder, info"),
+                                        "combine, from-folder, info, format"),
     "prepare": Command("sebench.cli.prepare", "a corpus in its release layout -> data dirs"),
     "synth-corpus": Command("sebench.cli.synth_corpus", "build the self-contained corpus offline: "
                                                         "espeak-ng speech and generated noise"),
@@ -34,6 +34,8 @@ COMMANDS = {
     "score": Command("sebench.cli.score", "score enhanced audio: PESQ, STOI, SI-SDR, BSS-eval, "
                                           "CSIG/CBAK/COVL, DNSMOS; robust and parallel"),
     "report": Command("sebench.cli.report", "one RESULTS.md table from several systems' scores"),
+    "recipe": Command("sebench.cli.recipe", "recipe helpers for se.sh: effective configs "
+                                            "(overlays), a stage's items, the systems"),
     "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "
                                                       "and Wilcoxon tests between systems"),
 }

@@ -1,12 +1,1 @@
-# Environment for the recipe: the repo's virtual environment (made by `make install`) and
-# the Kaldi-style tools in utils/. Sourced by run.sh.
-SEBENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-if [ -x "$SEBENCH_ROOT/.venv/bin/sebench" ]; then
-  export PATH="$SEBENCH_ROOT/.venv/bin:$PATH"
-fi
-export PATH="$SEBENCH_ROOT/utils:$PATH"
-export PYTHONUNBUFFERED=1
-if ! command -v sebench >/dev/null; then
-  echo "path.sh: no sebench on PATH; run 'make install' in $SEBENCH_ROOT first" >&2
-  return 1 2>/dev/null || exit 1
-fi
+../../TEMPLATE/se1/path.sh

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# egs/TEMPLATE/se1/se.sh: the stages every sebench recipe shares (as ESPnet's enh.sh).
+# A recipe symlinks it as ./se.sh and its run.sh calls it; what the recipe simulates, labels,
+# trains and reports is declared in conf/recipe.yaml and conf/eval.yaml, read through
+# `sebench recipe plan`. Every item is one visible `sebench` command run through the job
+# runners of cmd.sh. See egs/TEMPLATE/README.md.
+set -euo pipefail
+
+stage=1              # first stage to run
+stop_stage=100       # last stage (the recipe's own stages, --local_stages, are 11 and up)
+force_stage=         # redo these stages (comma list) although they are done
+nj=4                 # jobs for the sharded commands (format, simulate, label, enhance, score)
+ngpu=1               # GPUs per training job: 0 = CPU, >1 = DDP (runners map --gpu N)
+gpu_inference=false  # true: enhance on a GPU through cuda_cmd
+seed=0
+fs=16000             # sample rate of the formatted data
+data=data            # data dirs (data/local: stage 1's output)
+exp=exp              # experiments, enhanced audio, scores, RESULTS.md
+confdir=             # overlay: YAML files holding only the keys that differ from conf/'s
+systems=default      # default (recipe.yaml's default_systems, else all), all, or a comma list
+local_data_opts=     # more options for local/data.sh
+format_opts=         # more options for `sebench data format` (e.g. --derive-noise)
+local_stages=        # a file sourced after stage 10 with the recipe's own stages (11+)
+
+help_message="Usage: $0 [options]
+  --stage N --stop_stage M   run stages N..M (default 1..100)
+  --force_stage N[,K]        redo stage N (and K) although done
+  --nj J --ngpu G --seed S --fs HZ --data DIR --exp DIR --gpu_inference true|false
+  --confdir DIR              config overlay (e.g. conf/smoke: only the differing keys)
+  --systems LIST             default | all | comma list (dependencies are added)
+Stages (each skipped when the recipe declares nothing for it):
+  1 data preparation: local/data.sh --out DATA/local (corpus roots from db.sh)
+  2 format every DATA/local/<set> into DATA/<set> at --fs (sebench data format)
+  3 simulate          (conf/recipe.yaml simulate:)
+  4 label             (conf/recipe.yaml label:)
+  5 train the quality predictors (systems with train-qp)
+  6 train the other systems, each after the systems it needs
+  7 enhance the test sets of conf/eval.yaml with every system
+  8 score (metrics per set from conf/eval.yaml)
+  9 report: EXP/RESULTS.md
+ 10 pack the trained SE models
+ 11+ the recipe's own stages (--local_stages FILE)"
+
+. ./path.sh
+. ./cmd.sh
+. utils/parse_options.sh
+
+say() { echo "$(basename "$0"): $*"; }
+selected() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
+forced() { [[ ",${force_stage}," == *",$1,"* ]]; }
+force_opt() { if forced "$1"; then echo --force; fi; }
+marker() { echo "${exp}/.stage$1.done"; }
+# begin_stage N SIGNATURE TITLE...: true when stage N is selected and not done with this
+# SIGNATURE (the checksum of its items: a stage reruns when, e.g., a system is added)
+begin_stage() {
+  local n=$1 sig=$2; shift 2
+  selected "$n" || return 1
+  current=$n
+  if [ -f "$(marker "$n")" ] && [ "$(cat "$(marker "$n")")" = "$sig" ] && ! forced "$n"; then
+    say "stage $n: already done ($(marker "$n")); --force_stage $n redoes it"
+    return 1
+  fi
+  say "=== stage $n: $* ($(date '+%H:%M:%S')) ==="
+}
+end_stage() { printf '%s\n' "$2" > "$(marker "$1")"; }
+signature() { printf '%s' "$1" | cksum | cut -d' ' -f1; }
+# stage_items N STAGE TITLE: like begin_stage, with the stage's items in $items (none: false)
+stage_items() {
+  selected "$1" || return 1
+  items=$(cat "$exp/plan/$2.tsv")
+  if [ -z "$items" ]; then
+    say "stage $1: nothing declared for $3"
+    return 1
+  fi
+  begin_stage "$1" "$(signature "$items")" "$3"
+}
+# for_items CALLBACK [OPTIONS...]: CALLBACK KIND NAME OUT WORDS... OPTIONS... per line of $items
+for_items() {
+  local callback=$1 kind name out words
+  shift
+  while IFS=$'\t' read -r -u 3 kind name out words; do
+    eval "local argv=(${words})"
+    "$callback" "$kind" "$name" "$out" "${argv[@]}" "$@"
+  done 3<<< "$items"
+}
+# items_stage N PLAN TITLE CALLBACK [OPTIONS...]: a planned stage, CALLBACK on each item
+items_stage() {
+  local n=$1 plan_name=$2 title=$3
+  shift 3
+  stage_items "$n" "$plan_name" "$title" || return 0
+  for_items "$@"
+  end_stage "$n" "$(signature "$items")"
+}
+# the callbacks: KIND NAME OUT then the sebench arguments
+run_direct() {  # commands that run their own jobs (--nj/--cmd) or are instant
+  local kind=$1 name=$2
+  shift 3
+  say "$kind $name: sebench $*"
+  sebench "$@"
+}
+run_score() {  # a score dir with a summary.json is finished
+  if [ -f "$3/summary.json" ] && ! forced "$current"; then return 0; fi
+  say "score $2: sebench ${*:4}"
+  sebench "${@:4}" > /dev/null
+}
+run_training() {  # a system's `before` commands (once), then its training through cuda_cmd
+  local kind=$1 name=$2 out=$3
+  shift 3
+  local log="$exp/log/$name.log"
+  if [ -f "$out/.done" ] && ! forced "$current"; then   # `sebench train` marks a finished run
+    say "$name: already trained ($out)"
+    return 0
+  fi
+  if [ "$kind" = before ]; then
+    say "$name: sebench $* (log $log)"
+    ${train_cmd} "$log" sebench "$@"
+    return
+  fi
+  local gpu_opts=()
+  if [ "$ngpu" -eq 0 ]; then gpu_opts=(--device cpu); fi
+  if [ "$ngpu" -gt 1 ] && [ "$1" = train ]; then gpu_opts=(--ngpu "$ngpu"); fi
+  say "$name: sebench $* ${gpu_opts[*]} (log $log)"
+  ${cuda_cmd} --gpu "$ngpu" "$log" sebench "$@" "${gpu_opts[@]}" $(force_opt "$current")
+}
+
+mkdir -p "$exp/log"
+conf=$exp/conf       # the effective configs: conf/ with the --confdir overlay merged
+sebench recipe conf --conf conf --confdir "$confdir" --out "$conf" > /dev/null
+# every stage's items (from conf/recipe.yaml and conf/eval.yaml), checked before stage 1 runs
+sebench recipe plan all --conf "$conf" --data "$data" --exp "$exp" --seed "$seed" \
+  --systems "$systems" --out "$exp/plan" > /dev/null
+
+if begin_stage 1 local "data preparation (local/data.sh)"; then
+  local/data.sh --out "$data/local" --conf "$conf" --nj "$nj" --seed "$seed" ${local_data_opts}
+  end_stage 1 local
+fi
+
+if begin_stage 2 "fs=${fs} ${format_opts}" "format the data dirs at ${fs} Hz"; then
+  for src in "$data"/local/*/; do
+    [ -f "$src/wav.scp" ] || continue
+    set_name=$(basename "$src")
+    say "format $src -> $data/$set_name"
+    sebench data format "$src" "$data/$set_name" --fs "$fs" --nj "$nj" --cmd "$train_cmd" \
+      ${format_opts} $(force_opt "$current")
+    sebench data validate --no-audio "$data/$set_name"
+  done
+  end_stage 2 "fs=${fs} ${format_opts}"
+fi
+
+items_stage 3 simulate "simulate" run_direct --nj "$nj" --cmd "$train_cmd"
+items_stage 4 label "quality labels" run_direct --nj "$nj" --cmd "$train_cmd"
+items_stage 5 qp "training the quality predictors" run_training
+items_stage 6 train "training the systems" run_training
+enhance_runner=(--cmd "$decode_cmd")
+if [ "$gpu_inference" = true ]; then enhance_runner=(--cmd "$cuda_cmd --gpu 1" --device cuda); fi
+items_stage 7 enhance "enhancing the test sets" run_direct --nj "$nj" "${enhance_runner[@]}" \
+  $(force_opt 7)
+items_stage 8 score "scoring" run_score --nj "$nj" --cmd "$decode_cmd"
+items_stage 9 report "report" run_direct
+items_stage 10 pack "packing the models" run_direct
+
+if [ -n "$local_stages" ]; then
+  . "$local_stages"
+fi
+if [ -f "$exp/RESULTS.md" ]; then say "done: $exp/RESULTS.md"; fi

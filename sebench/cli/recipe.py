@@ -1,0 +1,68 @@
+"""``sebench recipe``: the helpers behind the shared stage script ``egs/TEMPLATE/se1/se.sh``."""
+from sebench.cli.common import make_parser, no_extra_args
+
+EXAMPLE = """\
+sebench recipe conf --confdir conf/smoke --out exp/conf    # effective configs: conf/ + overlay
+sebench recipe show --conf exp/conf                        # systems, stages, dependencies
+sebench recipe plan train --conf exp/conf --data data --exp exp --systems semi
+sebench recipe plan all --conf exp/conf --out exp/plan     # what se.sh runs: every stage"""
+
+
+def build_parser(prog):
+    p = make_parser(prog, "Helpers for recipes (used by se.sh; handy to inspect a recipe). "
+                          "`conf` writes the effective config dir (every YAML file of conf/ "
+                          "with the --confdir overlay's keys merged over it); `plan` prints a "
+                          "stage's items from conf/recipe.yaml and conf/eval.yaml, one per line "
+                          "as KIND<TAB>NAME<TAB>OUT<TAB>sebench-arguments; `show` lists the "
+                          "systems with their training stage and dependencies.", EXAMPLE)
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    c = sub.add_parser("conf", help="write the effective config dir")
+    c.add_argument("--conf", default="conf", help="the recipe's config dir")
+    c.add_argument("--confdir", default="", help="overlay dir with only the differing keys")
+    c.add_argument("--out", required=True, help="where to write the effective configs")
+    from sebench.recipe.plan import STAGES
+    pl = sub.add_parser("plan", help="a stage's items, one sebench command per line")
+    pl.add_argument("stage", choices=STAGES + ("all",))
+    pl.add_argument("--out", help="with `all`: write OUT/<stage>.tsv for every stage instead")
+    s = sub.add_parser("show", help="the systems, their stage and dependencies")
+    for q in (pl, s):
+        q.add_argument("--conf", default="conf", help="effective config dir (recipe.yaml, eval.yaml)")
+        q.add_argument("--data", default="data")
+        q.add_argument("--exp", default="exp")
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--systems", default="default",
+                       help="default (recipe.yaml's default_systems, else all), all, or a comma "
+                            "list; dependencies are added")
+    return p
+
+
+def run(args, rest):
+    from sebench.errors import ConfigError
+    no_extra_args(rest)
+    if args.action == "conf":
+        from sebench.recipe.overlay import materialize
+        materialize(args.conf, args.confdir or None, args.out)
+        print(args.out)
+        return 0
+    from sebench.recipe.plan import Context, plan
+    ctx = Context(args.conf, args.data, args.exp, args.seed)
+    if args.action == "plan":
+        if args.stage == "all":
+            from sebench.recipe.plan import write_plans
+            if not args.out:
+                raise ConfigError("plan all needs --out DIR")
+            write_plans(ctx, args.out, args.systems)
+            print(args.out)
+            return 0
+        for item in plan(ctx, args.stage, args.systems):
+            print(item.line())
+        return 0
+    recipe = ctx.recipe
+    print("system\tstage\trow\tneeds")
+    for name in recipe.select(args.systems):
+        system = recipe.systems[name]
+        stage = recipe.training_stage(name) or "-"
+        row = "row" if system.is_row else "-"
+        deps = ",".join(recipe.deps[name]) or "-"
+        print(f"{name}\t{stage}\t{row}\t{deps}")
+    return 0

@@ -1,0 +1,216 @@
+"""``conf/recipe.yaml``: what a recipe simulates, labels and trains, declared once.
+
+::
+
+    simulate:                   # stage 3, in order; seeds seed+1, seed+2, ... unless given
+      train: {clean: clean_train, noise: noise_train, rir: local/rirs,
+              config: simulate_paired.yaml, args: "--num 1000"}
+    label:                      # stage 4
+      - {sets: [real_train, real_test], args: "--source dnsmos"}
+    default_systems: [noisy, supervised]    # what --systems default runs (else: all)
+    systems:                    # stages 5-8 and the table's rows, in row order
+      noisy: {enhance: input}                        # the unprocessed input as a row
+      qp_cnn:                                        # a predictor (train-qp): stage 5
+        train: {command: train-qp, config: train_qp.yaml, model: qp.yaml,
+                data: real_train, valid: real_valid, args: "--test {data}/real_test"}
+      supervised:                                    # an SE model: stage 6, a row
+        train: {config: train_supervised.yaml, model: se.yaml, data: train, valid: valid}
+      semi:
+        train: {config: train_semi.yaml, model: se.yaml, data: {paired: train, real: real_train},
+                args: "--method_options.init_from {exp:supervised}"}
+      specsub: {enhance: "classical:specsub", sets: [test]}   # an enhancer spec, no training
+
+A system's keys:
+
+- ``train``: ``command`` (``train``, default, or ``train-qp``), ``config`` (the ``--config``
+  preset), ``model`` (``--model-config``, or ``--qp-config`` for train-qp), ``data`` (one
+  set, or named streams ``{name: set}`` giving ``--train name=DIR``), ``valid``, ``args``
+  (more options, e.g. method options).
+- ``before``: sebench command lines run before the training (once; e.g. enhance a set with
+  another system and label it), each one job through ``train_cmd``.
+- ``enhance``: the enhancer spec given to ``sebench enhance`` before the input (default
+  ``{self}``, the system's own model, for a ``train`` system; ``input`` = score the
+  unprocessed input; ``false`` = not enhanced, e.g. a VQ-VAE or a pre-training step). Only
+  systems with an enhancer are rows of the table.
+- ``sets``: the test sets of ``conf/eval.yaml`` it is enhanced and scored on (default: all).
+- ``needs``: systems it depends on beyond those its strings reference.
+
+Strings may use ``{data}``, ``{exp}``, ``{seed}``, ``{self}`` (this system's experiment
+dir), ``{exp:NAME}`` (another system's experiment dir, which makes it a dependency),
+``{conf:FILE}`` (a file of the effective config dir) and, in ``enhance``, ``{set}``. A set name
+without ``/`` means ``DATA/<name>``; a relative path with ``/`` is below ``DATA`` too.
+"""
+import re
+from dataclasses import dataclass, field
+
+from sebench.config import load_yaml
+from sebench.errors import ConfigError
+from sebench.utils.schema import as_list, check_mapping
+
+RECIPE_KEYS = ("simulate", "label", "systems", "default_systems")
+SIMULATE_KEYS = ("clean", "noise", "rir", "config", "args", "seed")
+LABEL_KEYS = ("sets", "args")
+SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs")
+TRAIN_KEYS = ("command", "config", "model", "data", "valid", "args")
+#: training command -> its option for the model config
+TRAIN_COMMANDS = {"train": "--model-config", "train-qp": "--qp-config"}
+INPUT = "input"
+PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([^{}]*))?\}")
+SIMPLE_PLACEHOLDERS = ("data", "exp", "seed", "self", "set")
+
+
+@dataclass
+class System:
+    name: str
+    train: dict = None
+    before: list = field(default_factory=list)
+    enhance: str = None
+    sets: list = None
+    needs: list = field(default_factory=list)
+
+    @property
+    def command(self):
+        return self.train.get("command", "train") if self.train else None
+
+    @property
+    def is_row(self):
+        return self.enhance is not None
+
+    def strings(self):
+        """Every string that may reference other systems."""
+        out = list(self.before) + ([self.enhance] if self.enhance else [])
+        if self.train:
+            data = self.train.get("data")
+            out += list(data.values()) if isinstance(data, dict) else [data]
+            out += [self.train.get(k) for k in ("valid", "args")]
+        return [s for s in out if isinstance(s, str)]
+
+
+def references(text):
+    """Names of the systems a string references with ``{exp:NAME}``."""
+    return [arg for name, arg in PLACEHOLDER.findall(text) if name == "exp" and arg]
+
+
+def _system(name, spec, where):
+    where = f"{where}: system '{name}'"
+    spec = check_mapping(spec or {}, where, SYSTEM_KEYS)
+    system = System(name, before=[str(b) for b in spec.get("before") or []],
+                    needs=as_list(spec.get("needs"), f"{where}.needs"),
+                    sets=as_list(spec["sets"], f"{where}.sets") if "sets" in spec else None)
+    if spec.get("train") is not None:
+        system.train = check_mapping(spec["train"], f"{where}.train", TRAIN_KEYS,
+                                     required=("config", "data"))
+        if system.command not in TRAIN_COMMANDS:
+            raise ConfigError(f"{where}.train.command: '{system.command}' "
+                              f"(known: {', '.join(TRAIN_COMMANDS)})")
+        if system.command == "train-qp" and not system.train.get("model"):
+            raise ConfigError(f"{where}.train: train-qp needs model (the --qp-config file)")
+        data = system.train["data"]
+        if isinstance(data, dict):
+            if not data or not all(isinstance(v, str) for v in data.values()):
+                raise ConfigError(f"{where}.train.data: expected a set or {{stream: set}}")
+        elif not isinstance(data, str):
+            raise ConfigError(f"{where}.train.data: expected a set or {{stream: set}}")
+    enhance = spec.get("enhance")
+    if enhance is None and system.command == "train":
+        enhance = "{self}"
+    if enhance is False:              # a trained model that is not an enhancer (VQ-VAE, CAE)
+        enhance = None
+    elif enhance is not None and not isinstance(enhance, str):
+        raise ConfigError(f"{where}.enhance: expected an enhancer spec, input or false")
+    system.enhance = enhance
+    for text in system.strings():
+        for key, arg in PLACEHOLDER.findall(text):
+            if (key not in SIMPLE_PLACEHOLDERS or arg) and not (key in ("exp", "conf") and arg):
+                raise ConfigError(f"{where}: unknown placeholder {{{key}{':' + arg if arg else ''}}}"
+                                  f" in {text!r}")
+    return system
+
+
+class Recipe:
+    """The declarations of ``conf/recipe.yaml`` with the systems' dependency graph."""
+
+    def __init__(self, data, source="recipe.yaml"):
+        self.source = source
+        data = check_mapping(data, source, RECIPE_KEYS)
+        self.simulate = check_mapping(data.get("simulate") or {}, f"{source}: simulate")
+        for name, spec in self.simulate.items():
+            check_mapping(spec, f"{source}: simulate.{name}", SIMULATE_KEYS,
+                          required=("clean", "noise", "config"))
+        self.label = data.get("label") or []
+        if not isinstance(self.label, list):
+            raise ConfigError(f"{source}: label: expected a list of {{sets, args}}")
+        for i, item in enumerate(self.label):
+            check_mapping(item, f"{source}: label[{i}]", LABEL_KEYS, required=("sets", "args"))
+        systems = check_mapping(data.get("systems") or {}, f"{source}: systems")
+        self.systems = {name: _system(name, spec, source) for name, spec in systems.items()}
+        self.default_systems = as_list(data.get("default_systems"), f"{source}: default_systems")
+        self.deps = {name: self._deps(s) for name, s in self.systems.items()}
+        self._check_names(self.default_systems, "default_systems")
+        self.order = self._topological()
+
+    @classmethod
+    def load(cls, path):
+        return cls(load_yaml(path), str(path))
+
+    def _check_names(self, names, where):
+        for name in names:
+            if name not in self.systems:
+                raise ConfigError(f"{self.source}: {where}: unknown system '{name}' "
+                                  f"(systems: {', '.join(self.systems) or 'none'})")
+
+    def _deps(self, system):
+        deps = list(system.needs)
+        for text in system.strings():
+            deps += [r for r in references(text) if r != system.name]
+        self._check_names(deps, f"system '{system.name}'")
+        return list(dict.fromkeys(deps))
+
+    def _topological(self):
+        """Systems with every dependency first; otherwise in declaration order."""
+        order, state = [], {}
+
+        def visit(name, path):
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "active":
+                cycle = " -> ".join(path[path.index(name):] + [name])
+                raise ConfigError(f"{self.source}: dependency cycle: {cycle}")
+            state[name] = "active"
+            for dep in self.deps[name]:
+                visit(dep, path + [name])
+            state[name] = "done"
+            order.append(name)
+
+        for name in self.systems:
+            visit(name, [])
+        return order
+
+    def select(self, spec="default"):
+        """System names for ``--systems`` (default | all | comma list) with their
+        dependencies, in dependency order."""
+        if spec in ("", "default"):
+            wanted = self.default_systems or list(self.systems)
+        elif spec == "all":
+            wanted = list(self.systems)
+        else:
+            wanted = as_list(spec, "--systems")
+            self._check_names(wanted, "--systems")
+        closure, todo = set(), list(wanted)
+        while todo:
+            name = todo.pop()
+            if name not in closure:
+                closure.add(name)
+                todo += self.deps[name]
+        return [name for name in self.order if name in closure]
+
+    def training_stage(self, name):
+        """'qp' for a predictor that needs only predictors, 'train' for the other trained
+        systems (a predictor trained on an SE system's outputs waits for it), else None."""
+        system = self.systems[name]
+        if system.train is None:
+            return None
+        if system.command == "train-qp" and all(
+                self.training_stage(d) in ("qp", None) for d in self.deps[name]):
+            return "qp"
+        return "train"

@@ -1,0 +1,1 @@
+"""Results of a recipe: the evaluation policy (``conf/eval.yaml``) and the RESULTS.md table."""

@@ -1,0 +1,123 @@
+"""The evaluation policy of a recipe, ``conf/eval.yaml``: the single source of truth for
+which metrics each test set gets (the score stage) and how RESULTS.md shows them (``sebench
+report``)::
+
+    title: egs/vbd/se1 results
+    note: A paragraph under the title.
+    sets:                                 # test sets, in column-group order
+      test:
+        metrics: pesq_wb,stoi,sisdr,sdr,sir,sar,csig,cbak,covl   # what `sebench score` computes
+        reference: true                   # intrusive: score against the set's clean.scp
+        columns: [pesq_wb, stoi, sisdr]   # table columns (default: every computed metric)
+        score_args: --noisy {data}/{set}  # more `sebench score` options ({data}, {set})
+      real_test:
+        metrics: nonintrusive             # DNSMOS + SRMR, no reference
+    names: {pesq_wb: PESQ-WB, nonadv: Non-Adv}    # display names of columns and rows
+    significance:                         # Wilcoxon signed-rank, each system vs the baseline
+      baseline: nonadv
+      metrics: [pesq_wb, sisdr]           # on every set whose columns include them
+      alpha: 0.01                         # marked with * below this p-value
+"""
+from dataclasses import dataclass, field
+
+from sebench.config import load_yaml
+from sebench.errors import ConfigError
+from sebench.utils.schema import as_list, check_mapping
+
+#: default display names of metric columns
+METRIC_NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI",
+                "sisdr": "SI-SDR", "sdr": "SDR", "sir": "SIR", "sar": "SAR", "snr": "SNR",
+                "segsnr": "SNRseg", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
+                "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
+                "dnsmos_ovrl": "OVRL", "srmr": "SRMR"}
+POLICY_KEYS = ("title", "note", "sets", "names", "significance")
+SET_KEYS = ("metrics", "reference", "columns", "score_args")
+SIGNIFICANCE_KEYS = ("baseline", "metrics", "alpha")
+
+
+@dataclass
+class EvalSet:
+    name: str
+    metrics: list                 # names given to `sebench score --metrics`
+    columns: list                 # summary.json columns shown in the table
+    reference: bool = False
+    score_args: str = ""
+
+
+@dataclass
+class EvalPolicy:
+    sets: list
+    title: str = "Results"
+    note: str = ""
+    names: dict = field(default_factory=dict)
+    baseline: str = None
+    significance_metrics: list = field(default_factory=list)
+    alpha: float = 0.01
+
+    def display(self, name):
+        return self.names.get(name, METRIC_NAMES.get(name, name))
+
+    def set(self, name):
+        for s in self.sets:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no test set '{name}' in the evaluation policy "
+                          f"(sets: {', '.join(s.name for s in self.sets)})")
+
+
+def _computed_columns(metrics):
+    from sebench.metrics import columns_of, expand
+    return [c for c in columns_of(expand(metrics)[0]) if not c.endswith("_raw")]
+
+
+def _eval_set(name, spec, where):
+    spec = check_mapping(spec, f"{where}: sets.{name}", SET_KEYS, required=("metrics",))
+    metrics = as_list(spec["metrics"], f"{where}: sets.{name}.metrics")
+    computed = _computed_columns(metrics)
+    columns = as_list(spec.get("columns"), f"{where}: sets.{name}.columns") or computed
+    for col in columns:
+        if col not in computed:
+            raise ConfigError(f"{where}: sets.{name}: column '{col}' is not computed by its "
+                              f"metrics ({', '.join(metrics)})")
+    reference = spec.get("reference", False)
+    if not isinstance(reference, bool):
+        raise ConfigError(f"{where}: sets.{name}.reference: expected true or false")
+    return EvalSet(name, metrics, columns, reference, str(spec.get("score_args") or ""))
+
+
+def load_policy(path):
+    """Read and check ``eval.yaml``; every problem is a one-line ConfigError naming the file."""
+    data = check_mapping(load_yaml(path), str(path), POLICY_KEYS, required=("sets",))
+    sets = check_mapping(data["sets"], f"{path}: sets")
+    if not sets:
+        raise ConfigError(f"{path}: sets is empty")
+    policy = EvalPolicy([_eval_set(name, spec, path) for name, spec in sets.items()],
+                        title=str(data.get("title") or "Results"),
+                        note=" ".join(str(data.get("note") or "").split()),
+                        names={str(k): str(v) for k, v in
+                               check_mapping(data.get("names") or {}, f"{path}: names").items()})
+    sig = check_mapping(data.get("significance") or {}, f"{path}: significance",
+                        SIGNIFICANCE_KEYS)
+    if sig:
+        if not sig.get("baseline"):
+            raise ConfigError(f"{path}: significance needs a baseline system")
+        policy.baseline = str(sig["baseline"])
+        policy.significance_metrics = as_list(sig.get("metrics"), f"{path}: significance.metrics")
+        shown = {c for s in policy.sets for c in s.columns}
+        for m in policy.significance_metrics:
+            if m not in shown:
+                raise ConfigError(f"{path}: significance metric '{m}' is not a column of any set")
+        policy.alpha = float(sig.get("alpha", 0.01))
+    return policy
+
+
+def policy_from_specs(specs, title="Results", note=""):
+    """A policy from ``--set SET:metric,metric`` arguments (report without an eval.yaml)."""
+    sets = []
+    for spec in specs:
+        name, _, metrics = spec.partition(":")
+        if not name or not metrics:
+            raise ConfigError(f"--set {spec}: expected SET:metric,metric")
+        columns = as_list(metrics, f"--set {spec}")
+        sets.append(EvalSet(name, columns, columns))
+    return EvalPolicy(sets, title=title, note=note)
