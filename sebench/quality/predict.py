@@ -4,13 +4,12 @@ import torch
 from sebench.audio.io import read
 from sebench.audio.resample import resample
 from sebench.data.sources import audio_map
-from sebench.quality.labels import LabelScale
 from sebench.utils.log import progress
 
 
 @torch.no_grad()
 def predict(q, source, device="cpu"):
-    scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
+    scale = q.scale
     out = {}
     for key, path in progress(sorted(audio_map(source, "wav").items()), desc="predict"):
         audio, rate = read(path, channel="mean")

@@ -6,7 +6,6 @@ from torch import nn
 from sebench.audio.stft import istft, stft
 from sebench.errors import ConfigError
 from sebench.quality.attack import algorithm1
-from sebench.quality.labels import LabelScale
 
 
 class RobustQEnhancer(nn.Module):
@@ -14,8 +13,7 @@ class RobustQEnhancer(nn.Module):
         super().__init__()
         self.q, self.after = q, after
         self.steps, self.lr, self.step = int(steps), float(lr), step
-        scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
-        self.target = scale.best if target is None else float(scale.normalize(float(target)))
+        self.target = q.scale.target(target)
         if after is not None and int(after.fs) != int(q.fs):
             raise ConfigError(f"--after model runs at {after.fs} Hz but the predictor at {q.fs} Hz")
         self.fs = q.fs
