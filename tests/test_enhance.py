@@ -6,7 +6,7 @@ import soundfile as sf
 from conftest import run_cli, write_wav
 from sebench.data import DataDir
 from sebench.enhance.engine import Enhancer
-from sebench.train.export import load_model
+from sebench.models.store import load_model
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from conftest import REPO, TINY_CNN_BLSTM, run_cli
 from sebench.data import DataDir
 from sebench.quality.attack import algorithm1
 from sebench.quality.labels import LabelScale, mos_from_csv
-from sebench.train.export import load_model
+from sebench.models.store import load_model
 
 TINY_QP = {
     "cnn": {"kind": "predictor", "name": "cnn", "channels": [8, 8, 8, 8], "kernel": 3, "fc": [16, 8]},
@@ -27,7 +27,7 @@ TINY_QP = {
 @pytest.fixture(scope="session")
 def quality_data(tmp_path_factory):
     """SNR-controlled mixtures of espeak speech and white/pink noise, labelled by DNSMOS
-    (P.808 -> utt2mos) and by wideband PESQ (utt2pesq): a known quality order."""
+    (utt2dnsmos_p808, ...) and by wideband PESQ (utt2pesq): a known quality order."""
     root = tmp_path_factory.mktemp("quality")
     run_cli("synth-corpus", "--out", root / "corpus", "--config", REPO / "conf/synth/tiny.yaml",
             "--noise_types", "[white,pink]")
@@ -48,19 +48,20 @@ def _train_qp(data, exp, name, label, *extra):
     cfg.write_text(yaml.safe_dump(TINY_QP[name]))
     return run_cli("train-qp", "--train", data / "train", "--valid", data / "test", "--qp-config",
                    cfg, "--label", label, "--exp", exp, "--test", data / "test",
-                   "--train.epochs", 12, "--optim.se.lr", 3e-3, *extra)
+                   "--train.epochs", 12, "--optim.q.lr", 3e-3, *extra)
 
 
 @pytest.fixture(scope="session")
 def cnn_qp(quality_data, tmp_path_factory):
     exp = tmp_path_factory.mktemp("qp") / "cnn"
-    _train_qp(quality_data, exp, "cnn", "mos")
+    _train_qp(quality_data, exp, "cnn", "dnsmos_p808")
     return exp
 
 
 def test_labels_are_written(quality_data):
     d = DataDir(quality_data / "test")
-    for name in ("mos", "sig", "bak", "ovrl", "pesq"):
+    assert not (quality_data / "test" / "utt2mos").exists()     # utt2mos is for human ratings
+    for name in ("dnsmos_p808", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "pesq"):
         values = [float(v) for v in d.read(f"utt2{name}").values()]
         assert len(values) == 20 and all(1.0 <= v <= 5.0 for v in values)
     snr = {r["utt"]: float(r["snr_db"]) for r in csv.DictReader(open(quality_data / "test" / "meta.csv"))}
@@ -70,7 +71,7 @@ def test_labels_are_written(quality_data):
 
 @pytest.mark.parametrize("name", ["blstm", "cnn_blstm", "pesqnet"])
 def test_predictor_fits_held_out_quality(quality_data, tmp_path, name):
-    label = "pesq" if name == "pesqnet" else "mos"
+    label = "pesq" if name == "pesqnet" else "dnsmos_p808"
     _train_qp(quality_data, tmp_path / name, name, label)
     acc = json.loads((tmp_path / name / "test_test" / "accuracy.json").read_text())
     assert acc["lcc"] > 0.8, acc
@@ -85,7 +86,7 @@ def test_cnn_predictor_fits_and_labels_other_dirs(cnn_qp, quality_data, tmp_path
     out = tmp_path / "labelled"
     run_cli("data", "subset", quality_data / "test", out, "--first", 5)
     run_cli("label", out, "--source", "qp", "--qp", cnn_qp)
-    assert len(DataDir(out).read("utt2mos_pred")) == 5
+    assert len(DataDir(out).read("utt2dnsmos_p808_pred")) == 5
 
 
 def test_label_scales_and_human_mos_csv(tmp_path):
@@ -136,12 +137,13 @@ def test_deepdream_lowers_its_loss_and_changes_the_se(cnn_qp, quality_data, tmp_
 
 
 def _gan_trainer(quality_data, tmp_path, order):
-    from sebench.cli.train import DEFAULTS
     from sebench.config import merge
+    from sebench.train.config import DEFAULTS
     from sebench.train.trainer import Trainer
     cfg = merge(DEFAULTS, {"method": "gan", "model": yaml.safe_load(TINY_CNN_BLSTM.read_text()),
                            "method_options": {"order": order, "async_labels": False,
                                               "d_model": TINY_QP["cnn"]},
+                           "optim": {"default": {"lr": 1e-3}},
                            "data": {"batch_size": 2, "segment": None},
                            "train": {"max_steps": 2, "epochs": 0, "amp": False,
                                      "log_every": 1}})
@@ -154,11 +156,11 @@ def test_gan_updates_both_networks_in_the_configured_order(quality_data, tmp_pat
     calls, optimize = [], trainer.optimize
     trainer.optimize = lambda name, loss: (calls.append(name), optimize(name, loss))
     before = {k: {n: p.detach().clone() for n, p in m.named_parameters()}
-              for k, m in trainer._bare.items()}
+              for k, m in trainer._modules.items()}
     trainer.run()
     assert calls == order * 2
     for k in ("se", "d"):
-        after = dict(trainer._bare[k].named_parameters())
+        after = dict(trainer.module(k).named_parameters())
         assert any(not torch.equal(before[k][n], after[n]) for n in before[k]), k
     log = list(csv.DictReader(open(tmp_path / "gan" / "train_log.csv")))
     assert {"d_loss", "loss", "time_se", "time_d", "time_label"} <= set(log[0])
@@ -171,7 +173,7 @@ def test_semi_starts_from_the_supervised_weights(trained_exp, quality_data, tmp_
             json.dumps(TINY_QP["cnn"]), "--method_options.async_labels", "false",
             "--train", quality_data / "train", "--model-config", TINY_CNN_BLSTM, "--exp", exp,
             "--train.max_steps", 1, "--train.epochs", 0, "--data.batch_size", 2,
-            "--optim.se.lr", 0.0)
+            "--optim.se.lr", 0.0, "--optim.d.lr", 1e-3)
     sup = torch.load(trained_exp / "model" / "model.pt", weights_only=True)
     semi = torch.load(exp / "model" / "model.pt", weights_only=True)
     assert all(torch.equal(sup[k], semi[k]) for k in sup)
@@ -185,9 +187,9 @@ def test_robust_q_training_and_enhancement_raise_bak(cnn_qp, quality_data, tmp_p
     cfg = tmp_path / "cnn.yaml"
     cfg.write_text(yaml.safe_dump(TINY_QP["cnn"]))
     run_cli("train-qp", "--method", "robust_q", "--train", quality_data / "train", "--qp-config",
-            cfg, "--exp", exp, "--method_options.init_from", cnn_qp,
+            cfg, "--label", "dnsmos_p808", "--exp", exp, "--method_options.init_from", cnn_qp,
             "--method_options.attack_steps", 5, "--train.epochs", 1, "--data.batch_size", 4,
-            "--train.log_every", 1)
+            "--train.log_every", 1, "--optim.q.lr", 1e-3)
     log = list(csv.DictReader(open(exp / "train_log.csv")))
     assert all(float(r["attack_gain"]) > 0 for r in log)        # each attack raised Q
     assert all(1 <= float(r["mos_attacked"]) <= 5 for r in log)  # and DNSMOS labelled it

@@ -8,27 +8,8 @@ EXAMPLE = """\
 sebench train --method supervised --train data/train --valid data/valid \\
     --model-config conf/models/cnn_blstm.yaml --exp exp/supervised_cnn_blstm
 sebench train --config conf/train/supervised.yaml --train data/train --valid data/valid \\
-    --exp exp/sup --train.max_steps 2000 --optim.se.lr 5e-4 --ngpu 2"""
-
-DEFAULTS = {
-    "method": "supervised",
-    "seed": 0,
-    "model": {},                       # the model config (name, sizes, stft, feature)
-    "method_options": {},
-    "loss": {"name": "mag_mse", "beta": 0.0, "stft": None},
-    "data": {"segment": 3.0, "batch_size": 8, "num_workers": 0, "bucket_batches": 20,
-             "valid_segment": None, "valid_batch_size": 1, "valid_max_utts": 200,
-             "norm_utts": 200},
-    # one optimiser per name a method declares (se, d, q); `se` is the default for all
-    "optim": {"__free__": True, "se": {"__free__": True, "type": "adam", "lr": 1.0e-3}},
-    "scheduler": {"kind": "constant", "factor": 0.5, "patience": 5, "min_lr": 0.0,
-                  "step_size": 1000, "gamma": 0.5, "warmup": 0},
-    "train": {"epochs": 10, "max_steps": None, "accum_grad": 1, "grad_clip": 5.0, "amp": True,
-              "log_every": 10, "valid_every": None, "checkpoint_every": 100,
-              "keep_checkpoints": 2, "early_stop_patience": None, "best_by": "valid_loss",
-              "best_mode": "min", "average_nbest": 1, "valid_metrics": "",
-              "valid_metric_utts": 8},
-}
+    --exp exp/sup --train.max_steps 2000 --optim.se.lr 5e-4 --ngpu 2
+sebench train --method METHOD --train paired=data/train --train unpaired=data/real_train ..."""
 
 
 def build_parser(prog):
@@ -37,8 +18,11 @@ def build_parser(prog):
                           "command), validation loss and background metrics, best/n-best "
                           "checkpoints, CSV and TensorBoard logs. The experiment dir ends with "
                           "model/ for `sebench enhance`.", EXAMPLE)
-    p.add_argument("--method", help="training method (supervised, ...)")
-    p.add_argument("--train", required=True, help="training data dir")
+    p.add_argument("--method", help="training method (supervised, qp, deepdream, gan, "
+                                    "robust_q, semi, ...)")
+    p.add_argument("--train", required=True, action="append", metavar="[STREAM=]DIR",
+                   help="training data dir; a method with several data streams takes one "
+                        "STREAM=DIR per stream (repeat the option)")
     p.add_argument("--valid", help="validation data dir")
     p.add_argument("--model-config", help="model YAML (conf/models/*.yaml), merged into `model:`")
     p.add_argument("--exp", required=True, help="experiment dir")
@@ -54,52 +38,17 @@ def build_parser(prog):
 def run(args, rest):
     from sebench import config as cfgmod
     from sebench.errors import ConfigError
-
+    from sebench.train.config import DEFAULTS
+    from sebench.train.experiment import train_experiment
     if args.ngpu > 1 and "WORLD_SIZE" not in os.environ:
         import subprocess
         from sebench.train.distributed import torchrun_argv
-        argv = [a for a in sys.argv[1:] if a != "--debug"]
-        i = argv.index("--ngpu")
-        argv = argv[:i] + argv[i + 2:]
-        return subprocess.call(torchrun_argv(args.ngpu, argv + ["--ngpu", "1"]))
+        return subprocess.call(torchrun_argv(args.ngpu, sys.argv[1:]))
     flags = [("method", "method"), ("seed", "seed")]
     cfg = resolve_config(DEFAULTS, args, rest, flags)
     if args.model_config:
         cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.model_config), cfg["model"], strict=False)
     if not cfg["model"].get("name"):
         raise ConfigError("no model: give --model-config conf/models/NAME.yaml or `model:` in --config")
-    return train_experiment(cfg, args.exp, args.train, args.valid, args.device, args.force)
-
-
-def train_experiment(cfg, exp, train_dir, valid_dir, device=None, force=False):
-    """Run (or resume, or skip when finished) one experiment; shared by train and train-qp."""
-    from sebench import config as cfgmod
-    from sebench.utils.fileio import atomic_write_text
-    from sebench.utils.log import get_logger
-
-    log = get_logger("sebench.train")
-    main_rank = int(os.environ.get("RANK", "0")) == 0
-    done = os.path.join(exp, ".done")
-    if os.path.isfile(done) and not force:
-        log.info("%s already finished (model in %s/model); --force retrains", exp, exp)
-        return 0
-    if force and os.path.isdir(exp) and main_rank:
-        import shutil
-        shutil.rmtree(exp)
-    import torch
-    from sebench.train.trainer import Trainer
-    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    os.makedirs(exp, exist_ok=True)
-    if main_rank:
-        cfgmod.save_config(cfg, os.path.join(exp, "config.yaml"), command=command_line())
-    if cfg["method"] in ("deepdream", "gan", "semi") and cfg["train"]["best_by"] == "valid_loss":
-        log.warning("%s: best checkpoint chosen by the teacher's own loss, which the SE model "
-                    "learns to fool; set train.best_by metric:dnsmos_ovrl (with "
-                    "train.valid_metrics dnsmos)", cfg["method"])
-    state = Trainer(cfg, exp, train_dir, valid_dir, device).run()
-    if main_rank:
-        atomic_write_text(done, f"step {state['step']}\n")
-        log.info("finished at step %d (epoch %d); best %s at step %s", state["step"],
-                 state["epoch"], state["best"], state["best_step"])
-    return 0
+    return train_experiment(cfg, args.exp, args.train, args.valid, args.device, args.force,
+                            command=command_line())

@@ -35,12 +35,43 @@ class DistContext:
         dist.broadcast(t, 0)
         return bool(t.item())
 
+    def broadcast_object(self, obj):
+        """Rank 0's picklable object (e.g. validation values), shared with every rank."""
+        if not self.enabled:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, 0)
+        return box[0]
+
+    def average_grads(self, params):
+        """All-reduce-average the gradients of ``params`` (missing ones count as zero)."""
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            dist.all_reduce(p.grad)
+            p.grad.div_(self.world_size)
+
     def close(self):
         if self.enabled and dist.is_initialized():
             dist.destroy_process_group()
 
 
+def without_option(argv, name):
+    """``argv`` without ``name VALUE`` / ``name=VALUE`` (every occurrence)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + "="):
+            out.append(arg)
+    return out
+
+
 def torchrun_argv(nproc, argv):
+    """Re-run this ``sebench`` command line as ``nproc`` DDP processes (each with --ngpu 1)."""
     import sys
+    argv = without_option([a for a in argv if a != "--debug"], "--ngpu") + ["--ngpu", "1"]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc_per_node={int(nproc)}", "-m", "sebench.cli.main"] + list(argv)
+            f"--nproc_per_node={int(nproc)}", "-m", "sebench.cli.main"] + argv

@@ -94,7 +94,7 @@ fi
 
 if run_stage 4 "train the CNN quality predictor"; then
   sebench train-qp --train "$data/real_train" --valid "$data/real_valid" --test "$data/real_test" \
-    --qp-config "$confdir/qp.yaml" --config "$confdir/train_qp.yaml" --label mos \
+    --qp-config "$confdir/qp.yaml" --config "$confdir/train_qp.yaml" --label dnsmos_p808 \
     --exp "$exp/qp_cnn" --seed "$seed" $(force 4)
   finish_stage 4
 fi

@@ -1,24 +1,23 @@
-"""Training a quality predictor: L_Q = E[(Q(x) - norm(MOS_x))^2] (paper 000 §3.1, PESQNet §III-B)."""
+"""Training a quality predictor: L_Q = E[(Q(x) - norm(y_x))^2] (paper 000 §3.1, PESQNet §III-B),
+with labels y from the data dir's ``utt2<label_file>``."""
 import torch
 
 from sebench.quality import build_predictor
-from sebench.quality.labels import LabelScale
-from sebench.train.methods.base import TrainingMethod
+from sebench.train.methods.base import Export, TrainingMethod
 from sebench.train.methods.common import correlation_summary
 
 
 class QualityRegression(TrainingMethod):
-    export = "q"
-    options = {"label": "mos"}
+    options = {"label_file": "mos"}
 
     def __init__(self, cfg, trainer):
         super().__init__(cfg, trainer)
-        self.field = f"label:{self.opts['label']}"
-        self.train_fields = self.valid_fields = ("wav", self.field)
-        label = dict((cfg["model"].get("label") or {}), name=self.opts["label"])
+        self.field = f"label:{self.opts['label_file']}"
+        self.streams = {"train": ("wav", self.field)}
+        self.valid_fields = ("wav", self.field)
+        label = dict((cfg["model"].get("label") or {}), name=self.opts["label_file"])
         self.model_cfg = dict(cfg["model"], kind="predictor", label=label)
-        probe = build_predictor(self.model_cfg)
-        self.scale = LabelScale(probe.label["norm"], probe.label["lo"], probe.label["hi"])
+        self.scale = build_predictor(self.model_cfg).scale
         self._pred, self._true = [], []
 
     def build_models(self):
@@ -27,20 +26,23 @@ class QualityRegression(TrainingMethod):
     def optimizers(self):
         return {"q": ["q"]}
 
+    def exports(self):
+        return {"q": Export("q", self.model_cfg)}
+
     def regression_loss(self, q, wave, lengths, labels):
         pred = q(wave, lengths)
         return ((pred - self.scale.normalize(labels)) ** 2).mean(), pred
 
     def train_step(self, batch):
         with self.trainer.autocast():
-            loss, _ = self.regression_loss(self.trainer.models["q"], batch["wav"], batch["lengths"],
+            loss, _ = self.regression_loss(self.net("q"), batch["wav"], batch["lengths"],
                                            batch[self.field])
         self.trainer.optimize("q", loss)
         return {"loss": float(loss.detach())}
 
     @torch.no_grad()
     def valid_step(self, batch):
-        loss, pred = self.regression_loss(self.model("q"), batch["wav"], batch["lengths"],
+        loss, pred = self.regression_loss(self.module("q"), batch["wav"], batch["lengths"],
                                           batch[self.field])
         self._pred += self.scale.denormalize(pred).tolist()
         self._true += batch[self.field].tolist()
@@ -51,5 +53,7 @@ class QualityRegression(TrainingMethod):
         self._pred, self._true = [], []
         return out
 
-    def export_config(self):
-        return self.model_cfg
+    def enhance(self, wave):
+        from sebench.errors import ConfigError
+        raise ConfigError("a quality predictor has no enhanced output: train.valid_metrics "
+                          "must stay empty for method qp")
