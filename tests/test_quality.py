@@ -208,3 +208,29 @@ def test_robust_q_training_and_enhancement_raise_bak(cnn_qp, quality_data, tmp_p
             dnsmos(sf.read(noisy[k], dtype="float32")[0], short_clips="first_window")["bak"]
             for k in keys]
     assert np.mean(gain) > 0.02, gain
+
+
+def test_labeller_gives_true_pesq_cached_by_estimate_and_reference():
+    from conftest import varied_speech
+    from sebench.errors import ConfigError
+    from sebench.metrics.intrusive import pesq_wb
+    from sebench.quality.labeller import Labeller
+    clean = varied_speech(2.0, seed=1)
+    rng = np.random.default_rng(0)
+    noisy = [clean + 0.001 * rng.standard_normal(clean.size).astype(np.float32),
+             clean + 0.005 * rng.standard_normal(clean.size).astype(np.float32)]
+    other = varied_speech(2.0, seed=5)
+    labeller = Labeller("pesq", workers=1)
+    try:
+        scores = labeller.label_now(noisy, [clean, clean])
+        assert scores == [pesq_wb(clean, n, 16000) for n in noisy] and scores[0] > scores[1]
+        # the same estimate against another reference is another label, not a cache hit
+        against_other = labeller.label_now(noisy[:1], [other])[0]
+        assert against_other < scores[0] - 1.0 and labeller.misses == 3
+        assert labeller.label_now(noisy, [clean, clean]) == scores and labeller.hits == 2
+        labeller.submit(noisy[1:], ["payload"], [clean])
+        assert labeller.collect(wait=True) == [("payload", scores[1])]
+        with pytest.raises(ConfigError, match="needs the clean reference"):
+            labeller.label_now(noisy)
+    finally:
+        labeller.close()

@@ -162,6 +162,14 @@ def test_losses_are_per_utterance_and_combine_by_weight():
         build_loss({"name": "mag_mse", "beta": 0.5})
 
 
+def test_ngpu_with_equals_relaunches_without_it():
+    from sebench.train.distributed import torchrun_argv
+    for argv in (["train", "--ngpu=2", "--exp", "x"], ["train", "--ngpu", "2", "--exp", "x"]):
+        cmd = torchrun_argv(2, argv + ["--debug"])
+        assert "--nproc_per_node=2" in cmd and cmd[-4:] == ["--exp", "x", "--ngpu", "1"]
+        assert "--ngpu=2" not in cmd and "2" not in cmd[cmd.index("sebench.cli.main"):]
+
+
 def test_missing_clean_scp_is_a_clear_error(paired_data, tmp_path):
     p = run_cli("train", "--train", paired_data / "noise", "--model-config", TINY_CNN_BLSTM,
                 "--exp", tmp_path / "x", check=False)
@@ -212,3 +220,31 @@ def test_only_the_writing_rank_touches_log_files(tmp_path):
     assert (tmp_path / "train_log.csv").exists() and not (tmp_path / "other.csv").exists()
     assert other.rows == [{"step": 1, "loss": "0.5"}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_log.csv"]
+
+
+def test_kill_while_metrics_are_scored_exports_the_uninterrupted_model(paired_data, tmp_path):
+    """The issue-14 case: a kill while validation metrics are scored in the background. The
+    resumed run collects the pending results (valid_metrics.csv keeps every row), picks the
+    same best checkpoint, and its first train_log row after the resume averages the same
+    steps as the uninterrupted run's."""
+    common = ("--train.max_steps", 9, "--train.epochs", 0, "--train.checkpoint_every", 2,
+              "--train.valid_every", 3, "--train.log_every", 4, "--train.valid_metrics", "stoi",
+              "--train.valid_metric_utts", 2, "--train.best_by", "metric:stoi",
+              "--train.best_mode", "max")
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(paired_data, a, *common)
+    killed = train(paired_data, b, *common, check=False,
+                   env=dict(os.environ, SEBENCH_KILL_AFTER_STEP="7"))
+    assert killed.returncode != 0
+    state = load(b / "checkpoints" / "latest.pt")["state"]
+    assert state["step"] == 6 and 6 in state["pending_metrics"]    # launched, not yet scored
+    train(paired_data, b, *common)
+    assert (a / "model" / "info.json").read_text().split('"provenance"')[0] == \
+        (b / "model" / "info.json").read_text().split('"provenance"')[0]
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert rows(a / "valid_metrics.csv") == rows(b / "valid_metrics.csv")
+    assert [r["step"] for r in rows(b / "valid_metrics.csv")] == ["3", "6", "9"]
+    strip = [{k: v for k, v in r.items() if k != "data_share"} for r in rows(a / "train_log.csv")]
+    assert strip == [{k: v for k, v in r.items() if k != "data_share"}
+                     for r in rows(b / "train_log.csv")]

@@ -90,7 +90,7 @@ with the mean gradient of the whole epoch)::
                 fake = self.module("g")(unpaired["wav"])["wave"]
             loss_d = self.net("d")(fake, unpaired["lengths"]).pow(2).mean()
             self.trainer.backward("d", self.opts["weight"] * loss_d)   # applied at epoch end
-            return {"loss": float(loss_g), "d_loss": float(loss_d)}
+            return {"loss": float(loss_g.detach()), "d_loss": float(loss_d.detach())}
 
         @torch.no_grad()
         def valid_step(self, batch):
