@@ -7,9 +7,8 @@ Q then enhances on its own: `sebench enhance robust_q:EXP` (or `--robust-q EXP`)
 """
 import torch
 
-from sebench.audio.stft import istft, stft
 from sebench.errors import ConfigError
-from sebench.quality.attack import algorithm1
+from sebench.quality.attack import algorithm1_wave
 from sebench.quality.labeller import DNSMOS_LABELS, Labeller
 from sebench.train.methods.common import clips, init_from
 from sebench.train.methods.qp import QualityRegression
@@ -31,17 +30,11 @@ class RobustQ(QualityRegression):
         self.target = self.quality_target(self.scale)
         return models
 
-    def attack(self, q, wave, lengths):
-        spec = stft(wave, q.stft_cfg)
-        frames = torch.clamp(lengths // q.stft_cfg.hop_length + 1, max=spec.shape[-1])
-        y_mag, _, history = algorithm1(q, spec.abs(), self.target, self.opts["attack_steps"],
-                                       self.opts["attack_lr"], frames, self.opts["attack_step"])
-        phase = spec / spec.abs().clamp_min(1e-8)
-        return istft(y_mag * phase, q.stft_cfg, length=wave.shape[-1]), history
-
     def train_step(self, batch):
         q = self.module("q")
-        attacked, history = self.attack(q, batch["wav"], batch["lengths"])
+        attacked, history = algorithm1_wave(q, batch["wav"], self.target, self.opts["attack_steps"],
+                                            self.opts["attack_lr"], batch["lengths"],
+                                            self.opts["attack_step"])
         mos_y = torch.tensor(self.labeller.label_now(clips(attacked, batch["lengths"])),
                              device=attacked.device)
         keep = torch.isfinite(mos_y)
