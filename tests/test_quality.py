@@ -136,47 +136,68 @@ def test_deepdream_lowers_its_loss_and_changes_the_se(cnn_qp, quality_data, tmp_
     assert float((out["wave"].detach() - x).abs().max()) > 1e-3            # the SE output changed
 
 
-def _gan_trainer(quality_data, tmp_path, order):
+def _gan_trainer(quality_data, tmp_path, method="gan", steps=2, **options):
     from sebench.config import merge
     from sebench.train.config import DEFAULTS
     from sebench.train.trainer import Trainer
-    cfg = merge(DEFAULTS, {"method": "gan", "model": yaml.safe_load(TINY_CNN_BLSTM.read_text()),
-                           "method_options": {"order": order, "async_labels": False,
-                                              "d_model": TINY_QP["cnn"]},
+    cfg = merge(DEFAULTS, {"method": method, "model": yaml.safe_load(TINY_CNN_BLSTM.read_text()),
+                           "method_options": dict({"async_labels": False,
+                                                   "d_model": TINY_QP["cnn"]}, **options),
                            "optim": {"default": {"lr": 1e-3}},
                            "data": {"batch_size": 2, "segment": None},
-                           "train": {"max_steps": 2, "epochs": 0, "amp": False,
+                           "train": {"max_steps": steps, "epochs": 0, "amp": False,
                                      "log_every": 1}})
-    return Trainer(cfg, str(tmp_path / "gan"), str(quality_data / "train"), None, "cpu")
+    return Trainer(cfg, str(tmp_path / method), str(quality_data / "train"), None, "cpu")
+
+
+def _params(trainer):
+    return {k: {n: p.detach().clone() for n, p in m.named_parameters()}
+            for k, m in trainer._modules.items()}
+
+
+def _changed(before, trainer, name):
+    after = dict(trainer.module(name).named_parameters())
+    return any(not torch.equal(before[name][n], after[n]) for n in before[name])
 
 
 @pytest.mark.parametrize("order", [["d", "se"], ["se", "d"]])
 def test_gan_updates_both_networks_in_the_configured_order(quality_data, tmp_path, order):
-    trainer = _gan_trainer(quality_data, tmp_path, order)
+    trainer = _gan_trainer(quality_data, tmp_path, order=order)
     calls, optimize = [], trainer.optimize
     trainer.optimize = lambda name, loss: (calls.append(name), optimize(name, loss))
-    before = {k: {n: p.detach().clone() for n, p in m.named_parameters()}
-              for k, m in trainer._modules.items()}
+    before = _params(trainer)
     trainer.run()
     assert calls == order * 2
-    for k in ("se", "d"):
-        after = dict(trainer.module(k).named_parameters())
-        assert any(not torch.equal(before[k][n], after[n]) for n in before[k]), k
+    assert _changed(before, trainer, "se") and _changed(before, trainer, "d")
     log = list(csv.DictReader(open(tmp_path / "gan" / "train_log.csv")))
-    assert {"d_loss", "loss", "time_se", "time_d", "time_label"} <= set(log[0])
+    assert {"d_loss", "loss", "time_se", "time_d", "time_label", "grad_norm_se",
+            "grad_norm_d"} <= set(log[0])
 
 
-def test_semi_starts_from_the_supervised_weights(trained_exp, quality_data, tmp_path):
-    exp = tmp_path / "semi"
-    run_cli("train", "--method", "semi", "--method_options.base", "gan",
-            "--method_options.init_from", trained_exp, "--method_options.d_model",
-            json.dumps(TINY_QP["cnn"]), "--method_options.async_labels", "false",
-            "--train", quality_data / "train", "--model-config", TINY_CNN_BLSTM, "--exp", exp,
-            "--train.max_steps", 1, "--train.epochs", 0, "--data.batch_size", 2,
-            "--optim.se.lr", 0.0, "--optim.d.lr", 1e-3)
+def test_gan_default_asynchronous_labels_fill_the_replay_buffer(quality_data, tmp_path):
+    """The default path: D learns from labelled past outputs while new ones are scored."""
+    trainer = _gan_trainer(quality_data, tmp_path, steps=3, async_labels=True, replay_per_step=2)
+    before = _params(trainer)
+    trainer.run()
+    gan = trainer.method
+    assert gan.replay and all(1.0 <= mos <= 5.0 for _, mos in gan.replay)
+    assert gan.labeller.misses >= len(gan.replay)
+    assert _changed(before, trainer, "se") and _changed(before, trainer, "d")
+    from sebench.errors import ConfigError
+    with pytest.raises(ConfigError, match="method_options.order: entries are 'd' and 'se'"):
+        _gan_trainer(quality_data, tmp_path, order=["d", "g"])
+
+
+def test_semi_starts_from_the_supervised_weights_and_trains(trained_exp, quality_data, tmp_path):
+    trainer = _gan_trainer(quality_data, tmp_path, method="semi", steps=1, base="gan",
+                           init_from=str(trained_exp))
     sup = torch.load(trained_exp / "model" / "model.pt", weights_only=True)
-    semi = torch.load(exp / "model" / "model.pt", weights_only=True)
-    assert all(torch.equal(sup[k], semi[k]) for k in sup)
+    start = trainer.module("se").state_dict()
+    assert all(torch.equal(sup[k], start[k]) for k in sup)           # starts from supervised
+    trainer.run()
+    end = trainer.module("se").state_dict()
+    assert any(not torch.equal(sup[k], end[k]) for k in sup)         # and trains
+    assert torch.equal(end["feat_mean"], sup["feat_mean"])           # statistics kept
     p = run_cli("train", "--method", "semi", "--train", quality_data / "train", "--model-config",
                 TINY_CNN_BLSTM, "--exp", tmp_path / "x", check=False)
     assert p.returncode == 1 and "init_from" in p.stderr

@@ -15,9 +15,13 @@ class DistContext:
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.enabled = self.world_size > 1
+        # NCCL collectives run on each rank's own GPU (tensors and broadcast_object_list)
+        self.device = torch.device("cpu")
+        if self.enabled and torch.cuda.is_available():
+            torch.cuda.set_device(self.local_rank)
+            self.device = torch.device("cuda", self.local_rank)
         if self.enabled and not dist.is_initialized():
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend)
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 
     @property
     def is_main(self):
@@ -31,7 +35,7 @@ class DistContext:
         """Rank 0's boolean decision, shared with every rank."""
         if not self.enabled:
             return flag
-        t = torch.tensor([1 if flag else 0])
+        t = torch.tensor([1 if flag else 0], device=self.device)
         dist.broadcast(t, 0)
         return bool(t.item())
 
