@@ -35,7 +35,7 @@ class BlockLinear(nn.Module):
 
 
 class FakeTwoNet(TrainingMethod):
-    options = {"h_target": 0.5, "events": None}
+    options = {"h_target": 0.5, "chain_export": False}
     streams = {"paired": ("wav", "clean"), "unpaired": ("wav",)}
     valid_fields = ("wav", "clean")
 
@@ -81,8 +81,14 @@ class FakeTwoNet(TrainingMethod):
         self.events.append(("validation_end", self.trainer.state["step"]))
 
     def exports(self):
-        return {"g": Export("g", {"name": "fake_linear"}),
-                "h": Export("h", {"kind": "vae", "name": "fake_linear"})}
+        out = {"g": Export("g", {"name": "fake_linear"}),
+               "h": Export("h", {"kind": "vae", "name": "fake_linear"})}
+        if self.opts["chain_export"]:     # h after g, as one composite model
+            out["chain"] = Export({"first": "g", "second": "h"},
+                                  {"kind": "composite", "name": "chain",
+                                   "parts": {"first": {"name": "fake_linear"},
+                                             "second": {"kind": "vae", "name": "fake_linear"}}})
+        return out
 
 
 def register():

@@ -81,5 +81,11 @@ def test_dprnn_exposes_its_encoder_for_branches():
 def test_registry_errors():
     with pytest.raises(ConfigError, match="unknown model"):
         build_model({"name": "nope"})
-    with pytest.raises(ConfigError, match="cnn_blstm"):
+    with pytest.raises(ConfigError, match="unknown model 'nope'; known: cnn_blstm, dprnn"):
+        build_model({"name": "nope"})
+    # option names are checked against the constructor (its base class's too) ...
+    with pytest.raises(ConfigError, match=r"model cnn_blstm: unknown option\(s\) bogus \(known: .*fs"):
         build_model({"name": "cnn_blstm", "bogus": 1})
+    # ... so a TypeError raised inside a constructor stays a bug, not a config error
+    with pytest.raises(TypeError):
+        build_model({"name": "cnn_blstm", "channels": 4})

@@ -112,7 +112,7 @@ def test_two_streams_resume_exactly_after_sigkill(dirs, tmp_path):
 
 def test_every_export_is_written_and_reloads(dirs, tmp_path):
     exp = tmp_path / "exports"
-    fake_method.run(fake_method.config(), exp, dirs)
+    fake_method.run(fake_method.config(method_options={"chain_export": True}), exp, dirs)
     best = load(exp / "checkpoints" / "best.pt")["models"]
     g, g_cfg = load_model(exp)
     h, h_cfg = load_model(exp / "model_h")
@@ -122,8 +122,13 @@ def test_every_export_is_written_and_reloads(dirs, tmp_path):
     assert "best.pt" in (exp / "model_h" / "info.json").read_text()
     with pytest.raises(SebenchError, match="a vae model, but a .* model is needed"):
         load_model(exp / "model_h", kinds=ENHANCING_KINDS)
+    chain, chain_cfg = load_model(exp / "model_chain", kinds=ENHANCING_KINDS)
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(chain(x)["wave"], h(g(x)["wave"])["wave"])
     root = os.path.dirname(unpack(pack(exp, tmp_path / "x.zip"), cache_dir=tmp_path / "cache"))
-    assert sorted(os.listdir(root)) == ["learning_curves.png", "model", "model_h", "valid_log.csv"]
+    assert sorted(os.listdir(root)) == ["learning_curves.png", "model", "model_chain", "model_h",
+                                        "valid_log.csv"]
     assert torch.equal(load_model(os.path.join(root, "model_h"))[0].lin.weight, h.lin.weight)
 
 
@@ -135,7 +140,7 @@ def test_options_optimisers_streams_and_loss_are_checked(dirs, tmp_path):
                                                           "unpaired": dirs["unpaired"]})
 
     with pytest.raises(ConfigError, match=r"unknown config key 'method_options.h_targte' "
-                                          r"\(known here: events, h_target\)"):
+                                          r"\(known here: chain_export, h_target\)"):
         build(fake_method.config(method_options={"h_targte": 1.0}))
     cfg = fake_method.config()
     cfg["optim"] = {"g": {"lr": 0.1}}

@@ -90,11 +90,11 @@ def _process(items, spec, args):
 def run(args, rest):
     from sebench.cli.common import no_extra_args
     from sebench.data.datadir import read_kv, write_kv
+    from sebench.enhance.factory import check_enhancer, spec_string
     from sebench.enhance.inputs import resolve_inputs
     from sebench.errors import SebenchError
     from sebench.jobs import sebench_argv
     from sebench.jobs.shards import parse_shard, run_shards, shard_range, write_rows
-    from sebench.enhance.factory import check_enhancer, spec_string
     from sebench.utils.log import get_logger
 
     no_extra_args(rest)
