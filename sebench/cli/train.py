@@ -6,7 +6,7 @@ from sebench.cli.common import add_config_options, command_line, make_parser, re
 
 EXAMPLE = """\
 sebench train --method supervised --train data/train --valid data/valid \\
-    --model-config conf/models/cnn_blstm.yaml --exp exp/supervised_cnn_blstm
+    --model-config conf/models/cnn_blstm.yaml --optim.se.lr 1e-3 --exp exp/supervised_cnn_blstm
 sebench train --config conf/train/supervised.yaml --train data/train --valid data/valid \\
     --exp exp/sup --train.max_steps 2000 --optim.se.lr 5e-4 --ngpu 2
 sebench train --method METHOD --train paired=data/train --train unpaired=data/real_train ..."""
@@ -16,8 +16,10 @@ def build_parser(prog):
     p = make_parser(prog, "Train an SE model (or a method's set of models) on the shared trainer: "
                           "checkpoints every N steps, exact resume after a kill (rerun the same "
                           "command), validation loss and background metrics, best/n-best "
-                          "checkpoints, CSV and TensorBoard logs. The experiment dir ends with "
-                          "model/ for `sebench enhance`.", EXAMPLE)
+                          "checkpoints, CSV and TensorBoard logs. Each optimiser the method "
+                          "declares needs optim.NAME (or optim.default). The experiment dir "
+                          "ends with model/ (and model_NAME/ for further exports) for "
+                          "`sebench enhance`.", EXAMPLE)
     p.add_argument("--method", help="training method (supervised, qp, deepdream, gan, "
                                     "robust_q, semi, ...)")
     p.add_argument("--train", required=True, action="append", metavar="[STREAM=]DIR",
@@ -40,6 +42,7 @@ def run(args, rest):
     from sebench.errors import ConfigError
     from sebench.train.config import DEFAULTS
     from sebench.train.experiment import train_experiment
+
     if args.ngpu > 1 and "WORLD_SIZE" not in os.environ:
         import subprocess
         from sebench.train.distributed import torchrun_argv
