@@ -91,6 +91,33 @@ class FakeTwoNet(TrainingMethod):
         return out
 
 
+class FakeScorer:
+    """Background metrics without scoring: the n-th validation gets VALUES[n]."""
+    VALUES = [0.5, 0.6, 0.55, 0.58, 0.7, 0.8]
+
+    def __init__(self, exp_dir, valid_dir, metrics, num_utts):
+        self.running, self.launched = {}, 0
+
+    def resume(self, steps):
+        assert not steps
+
+    def launch(self, step, enhance):
+        assert enhance(torch.zeros(1, 800)).shape == (1, 800)
+        self.running[step] = self.VALUES[self.launched]
+        self.launched += 1
+
+    def poll(self):
+        out = [(s, {"score": v}, None) for s, v in sorted(self.running.items())]
+        self.running.clear()
+        return out
+
+    wait = poll
+
+    @property
+    def pending(self):
+        return set(self.running)
+
+
 def register():
     MODELS.register("fake_linear", BlockLinear)
     METHODS.register("fake2", FakeTwoNet)
@@ -148,4 +175,7 @@ if __name__ == "__main__":
     setup_logging()
     register()
     args = json.loads(Path(sys.argv[1]).read_text())
+    if args.get("fake_scorer"):
+        import sebench.train.validation
+        sebench.train.validation.BackgroundScorer = FakeScorer
     run(args["cfg"], args["exp"], args["dirs"])

@@ -202,35 +202,8 @@ def test_each_scheduler_monitors_its_own_term(dirs, tmp_path):
         fake_method.run(cfg, tmp_path / "bad", dirs)
 
 
-class FakeScorer:
-    """Background metrics without scoring: the n-th validation gets VALUES[n]."""
-    VALUES = [0.5, 0.6, 0.55, 0.58, 0.7, 0.8]
-
-    def __init__(self, exp_dir, valid_dir, metrics, num_utts):
-        self.running, self.launched = {}, 0
-
-    def resume(self, steps):
-        assert not steps
-
-    def launch(self, step, enhance):
-        assert enhance(torch.zeros(1, 800)).shape == (1, 800)
-        self.running[step] = self.VALUES[self.launched]
-        self.launched += 1
-
-    def poll(self):
-        out = [(s, {"score": v}, None) for s, v in sorted(self.running.items())]
-        self.running.clear()
-        return out
-
-    wait = poll
-
-    @property
-    def pending(self):
-        return set(self.running)
-
-
 def test_best_by_a_metric_stops_early(dirs, tmp_path, monkeypatch):
-    monkeypatch.setattr("sebench.train.validation.BackgroundScorer", FakeScorer)
+    monkeypatch.setattr("sebench.train.validation.BackgroundScorer", fake_method.FakeScorer)
     cfg = fake_method.config(train={"epochs": 10, "valid_every": 2, "valid_metrics": "score",
                                     "best_by": ["metric:score:max", "valid:h_loss"],
                                     "early_stop_patience": 2})
@@ -288,3 +261,39 @@ def test_non_finite_update_is_skipped_and_counted(amp):
     opt.end_step()
     opt.backward("a", modules["a"](torch.ones(4)).sum())
     assert opt.step("a") is True and not torch.equal(modules["a"].weight, before)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ddp_two_networks_follow_one_process_and_stop_together(dirs, tmp_path):
+    """Two gloo processes with half the batch each: g accumulates under no_sync, h's whole
+    epoch is averaged by hand at its update, and a metric's early stop on rank 0 reaches
+    rank 1 at the same step (no hang). The weights follow the one-process run."""
+    train = {"epochs": 10, "valid_every": 2, "valid_metrics": "score", "checkpoint_every": 0,
+             "best_by": "metric:score:max", "early_stop_patience": 2}
+    optim = {"g": {"accum_grad": 2}, "h": {"accum_grad": "epoch"}}
+    one = fake_method.config(optim=optim, train=train)
+    two = fake_method.config(optim=optim, train=train, data={"batch_size": 1})
+    args = tmp_path / "two.json"
+    args.write_text(json.dumps({"cfg": two, "exp": str(tmp_path / "two"), "dirs": dirs,
+                                "fake_scorer": True}))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", str(REPO / "tests" / "fake_method.py"), str(args)],
+                          capture_output=True, text=True, env=env, timeout=280)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    args.write_text(json.dumps({"cfg": one, "exp": str(tmp_path / "one"), "dirs": dirs,
+                                "fake_scorer": True}))
+    assert subprocess.run([sys.executable, str(REPO / "tests" / "fake_method.py"), str(args)],
+                          capture_output=True, env=env).returncode == 0
+    latest = {x: load(tmp_path / x / "checkpoints" / "latest.pt") for x in ("one", "two")}
+    for x, payload in latest.items():
+        assert payload["state"]["stopped"] and payload["state"]["step"] == 8, x
+        assert payload["optim"]["slots"]["h"]["updates"] == 1, x      # epoch 0's, at step 6
+    for name in ("g", "h"):       # the last weights (h's epoch update included) ...
+        a, b = (latest[x]["models"][name] for x in ("one", "two"))
+        assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a), name
+    for folder in ("model", "model_h"):   # ... and the exported best (step 4)
+        a, b = (torch.load(tmp_path / x / folder / "model.pt", weights_only=True)
+                for x in ("one", "two"))
+        assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a), folder

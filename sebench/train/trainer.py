@@ -72,7 +72,9 @@ class Trainer:
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
             ids = [self.device.index] if self.device.type == "cuda" else None
-            for name in {m for models in declared.values() for m in models}:
+            # one order on every rank (not a set's, which varies with the process's hash
+            # seed): DDP's constructor broadcasts rank 0's weights model by model
+            for name in dict.fromkeys(m for models in declared.values() for m in models):
                 self._nets[name] = DDP(self._modules[name], device_ids=ids)
         self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "streams": {}, "best": None,
                       "best_step": None, "nbest": [], "bad_validations": 0, "criteria": {},
