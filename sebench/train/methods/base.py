@@ -18,7 +18,8 @@ Declared by the class (or set in ``__init__`` from the options)
                     ``--train NAME=DIR`` per stream otherwise.
 ``valid_fields``    fields of the ``--valid`` data dir (default: the first stream's).
 ``reads_loss``      True when the method reads the top-level ``loss:`` section
-                    (``self.loss_spec``); for other methods a ``loss:`` section is an error.
+                    (``build_loss(self.cfg["loss"])`` from ``sebench.train.losses``); for
+                    other methods a ``loss:`` section is an error.
 ``teacher_guided``  True when the method learns from a teacher it can fool (the trainer
                     warns when the best checkpoint is then chosen by the validation loss).
 
@@ -36,9 +37,11 @@ Methods the trainer calls
 ``train_step(batch) -> {term: float}``   one step. ``batch`` is the primary stream's batch
                     (``wav``, other fields, ``lengths``, ``keys``) for a one-stream method,
                     ``{stream: batch}`` for several. Call ``self.trainer.optimize(opt, loss)``
-                    (backward, and an update when the optimiser's accumulation is complete),
-                    or ``backward(opt, loss)`` and later ``step(opt)`` yourself. The returned
-                    terms are averaged into ``train_log.csv``.
+                    (backward, and an update at the end of every ``accum_grad``-th step), or
+                    ``backward(opt, loss)`` and ``step(opt)`` yourself (the trainer itself
+                    updates only ``accum_grad: epoch`` optimisers, at the end of the epoch).
+                    An update applies the mean of the gradients accumulated since the last
+                    one. The returned terms are averaged into ``train_log.csv``.
 ``on_epoch_end(epoch)``   after the epoch's last step and after the trainer applied the
                     gradients of ``accum_grad: epoch`` optimisers.
 ``valid_step(batch) -> {term: float}``   under no_grad, on ``--valid`` batches; averaged over
@@ -58,6 +61,8 @@ Methods the trainer calls
 ``state_dict()`` / ``load_state_dict(state)``   anything else the method must carry across
                     a resume (replay buffers, label caches, the current phase).
 ``close()``          release worker pools at the end.
+
+Config keys (``optim``, ``scheduler``, ``train.best_by``...): ``sebench/train/config.py``.
 
 Trainer API for methods
 -----------------------
