@@ -21,7 +21,7 @@ import time
 import torch
 
 from sebench.config import strip_private
-from sebench.errors import ConfigError
+from sebench.errors import ConfigError, SebenchError
 from sebench.train import checkpoint as ckpt
 from sebench.train.config import (check_sections, criterion_name, parse_criteria,
                                   parse_train_dirs)
@@ -154,6 +154,11 @@ class Trainer:
         if not os.path.isfile(path):
             return False
         payload = ckpt.load(path, self.device)
+        missing = [k for k in ("models", "optim", "state", "method", "rng") if k not in payload]
+        if missing or set(payload["models"]) != set(self._modules):
+            raise SebenchError(f"{path}: written by another sebench version or method (no "
+                               f"{', '.join(missing) or 'matching models'}); rerun with --force "
+                               "to start over")
         for k, m in self._modules.items():
             m.load_state_dict(payload["models"][k])
         self.optim.load_state_dict(payload["optim"])
