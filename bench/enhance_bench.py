@@ -25,7 +25,7 @@ os.environ["SEBENCH_NO_PROGRESS"] = "1"
 
 def export(name, folder):
     from sebench.models import build_model
-    from sebench.train.export import export_model
+    from sebench.models.store import export_model
     cfg = yaml.safe_load((REPO / "conf" / "models" / f"{name}.yaml").read_text())
     export_model(str(folder), cfg, build_model(cfg).state_dict())
 

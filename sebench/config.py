@@ -198,7 +198,7 @@ def resolve(defaults, config_file=None, flags=None, overrides=(), checks=None):
             set_dotted(cfg, key, value)
     for key, value in overrides:
         set_dotted(cfg, key, value)
-    cfg = _strip_private(cfg)
+    cfg = strip_private(cfg)
     check_values(cfg, defaults, checks)
     return cfg
 
@@ -231,7 +231,7 @@ def _check_node(cfg, defaults, checks, prefix, path):
         dotted = f"{path}{key}"
         value, rule = cfg[key], checks.get(dotted)
         if value is None:
-            if isinstance(default, dict) and not _strip_private(default):
+            if isinstance(default, dict) and not strip_private(default):
                 cfg[key] = {}
             elif default is not None and not getattr(rule, "none", False):
                 raise ConfigError(f"option {prefix}{dotted}: must be set (null is not allowed "
@@ -377,18 +377,31 @@ def get_dotted(cfg, key):
 
 
 def dump_config(cfg):
-    clean = _strip_private(cfg)
+    clean = strip_private(cfg)
     buf = io.StringIO()
     yaml.safe_dump(clean, buf, sort_keys=False, default_flow_style=False)
     return buf.getvalue()
 
 
-def _strip_private(node):
+def strip_private(node):
+    """A copy without the ``__private__`` markers (``__free__``) of a resolved config."""
     if isinstance(node, dict):
-        return {k: _strip_private(v) for k, v in node.items() if not str(k).startswith("__")}
+        return {k: strip_private(v) for k, v in node.items() if not str(k).startswith("__")}
     if isinstance(node, (list, tuple)):
-        return [_strip_private(v) for v in node]
+        return [strip_private(v) for v in node]
     return node
+
+
+def check_section(values, schema, section):
+    """``values`` merged over ``schema`` (a section's defaults) with unknown keys rejected
+    and types coerced, also when the schema is empty (a section that takes no keys)."""
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{section}: expected a mapping, got {values!r}")
+    if not schema and values:
+        raise ConfigError(f"unknown config key '{section}.{next(iter(values))}' ({section} takes "
+                          "no keys here)")
+    return merge(schema, values, strict=True, prefix=section + ".")
 
 
 def save_config(cfg, path, command=None):

@@ -115,5 +115,5 @@ def trained_exp(paired_data, tmp_path_factory):
     exp = tmp_path_factory.mktemp("exp") / "sup"
     run_cli("train", "--train", paired_data / "train", "--valid", paired_data / "valid",
             "--model-config", TINY_CNN_BLSTM, "--exp", exp, "--train.epochs", 2,
-            "--data.batch_size", 4, "--data.segment", 1.0)
+            "--data.batch_size", 4, "--data.segment", 1.0, "--optim.se.lr", 1e-3)
     return exp

@@ -2,11 +2,16 @@
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from conftest import run_cli, write_wav
+from sebench.cli.main import main
 from sebench.data import DataDir
 from sebench.enhance.engine import Enhancer
-from sebench.train.export import load_model
+from sebench.enhance.factory import build_enhancer, check_enhancer, parse_spec, spec_string
+from sebench.errors import ConfigError, SebenchError
+from sebench.models.classical import CLASSICAL
+from sebench.models.store import compose, export_model, load_model
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +104,85 @@ def test_bad_inputs_fail_clearly_and_lose_nothing(trained_exp, paired_data, tmp_
     assert p.returncode == 1 and "nomodel" in p.stderr
     p = run_cli("enhance", trained_exp, tmp_path / "missing", "-o", tmp_path / "o3", check=False)
     assert p.returncode == 1 and "missing" in p.stderr
+
+
+class Gain(torch.nn.Module):
+    """A weightless test enhancer (the ``classical`` kind's plumbing; spectral subtraction
+    comes from another workstream)."""
+
+    def __init__(self, gain=1.0, fs=16000):
+        super().__init__()
+        self.gain, self.fs = float(gain), int(fs)
+
+    def forward(self, wave):
+        return {"wave": wave * self.gain}
+
+
+@pytest.fixture
+def gain_enhancer():
+    CLASSICAL.register("test_gain", Gain)
+    yield
+    CLASSICAL.unregister("test_gain")
+
+
+def test_classical_enhancer_needs_no_model_dir(gain_enhancer, paired_data, tmp_path, capsys):
+    assert main(["enhance", "classical:test_gain,gain=0.5", str(paired_data / "valid"),
+                 "-o", str(tmp_path / "half")]) == 0
+    key, path = sorted(DataDir(paired_data / "valid").read("wav.scp").items())[0]
+    x, _ = sf.read(path)
+    np.testing.assert_allclose(sf.read(DataDir(tmp_path / "half").read("wav.scp")[key])[0],
+                               0.5 * x, atol=1 / 32768)
+    # the same enhancer stored as a model dir (kind classical: model.yaml, no weights)
+    export_model(tmp_path / "m", {"kind": "classical", "name": "test_gain", "gain": 0.5}, None)
+    assert not (tmp_path / "m" / "model.pt").exists()
+    assert main(["enhance", str(tmp_path / "m"), path, "-o", str(tmp_path / "dir")]) == 0
+    assert np.array_equal(sf.read(tmp_path / "dir" / f"{key}.wav")[0],
+                          sf.read(DataDir(tmp_path / "half").read("wav.scp")[key])[0])
+    assert main(["enhance", "classical:test_gain,gian=2", path, "-o", str(tmp_path / "e")]) == 1
+    assert "unknown option(s) gian" in capsys.readouterr().err
+
+
+def test_validation_and_enhance_write_the_same_peak_normalised_audio(gain_enhancer, tmp_path,
+                                                                     monkeypatch):
+    """Regression: validation rescaled above a 0.99 peak, enhance only above 1.0."""
+    x = 0.995 * np.sin(np.linspace(0, 200, 16000)).astype(np.float32)
+    write_wav(tmp_path / "in" / "loud.wav", x, subtype="FLOAT")
+    DataDir(tmp_path / "in").write("wav.scp", {"loud": str(tmp_path / "in" / "loud.wav")})
+    assert main(["enhance", "classical:test_gain", str(tmp_path / "in"), "-o",
+                 str(tmp_path / "enh")]) == 0
+    from sebench.train.validation import BackgroundScorer
+    monkeypatch.setattr(BackgroundScorer, "_start", lambda self, step: None)
+    BackgroundScorer(str(tmp_path / "exp"), str(tmp_path / "in"), "sisdr").launch(
+        3, lambda w: Gain()(w)["wave"])
+    enhanced = sf.read(tmp_path / "enh" / "loud.wav")[0]
+    validated = sf.read(tmp_path / "exp" / "valid" / "step00000003" / "enh" / "loud.wav")[0]
+    assert np.array_equal(enhanced, validated)
+    assert abs(np.max(np.abs(enhanced)) - 0.99) < 1e-4
+
+
+def test_composite_of_trained_models(gain_enhancer, trained_exp, tmp_path):
+    export_model(tmp_path / "half", {"kind": "classical", "name": "test_gain", "gain": 0.5}, None)
+    compose(tmp_path / "chain", "chain", {"first": str(trained_exp), "second": str(tmp_path / "half")})
+    stored, cfg = load_model(tmp_path / "chain")
+    assert cfg["kind"] == "composite" and list(cfg["parts"]) == ["first", "second"]
+    se, _ = load_model(trained_exp)
+    x = torch.randn(1, 8000) * 0.1
+    with torch.no_grad():
+        expected = 0.5 * se(x)["wave"]
+        torch.testing.assert_close(stored(x)["wave"], expected)
+        spec = f"composite:chain,first={trained_exp},second={tmp_path / 'half'}"
+        torch.testing.assert_close(build_enhancer(spec)(x)["wave"], expected)
+
+
+def test_enhancer_specs_parse_and_fail_early(trained_exp, tmp_path):
+    spec = parse_spec("robust_q:exp/q,after=exp/sup,steps=5,lr=0.5,step=plain")
+    assert spec == {"kind": "robust_q", "source": "exp/q", "after": "exp/sup", "steps": 5,
+                    "lr": 0.5, "step": "plain"}
+    assert parse_spec(spec_string(spec)) == spec
+    assert parse_spec(str(trained_exp)) == {"kind": "model", "source": str(trained_exp)}
+    with pytest.raises(ConfigError, match="unknown option.*stepz"):
+        check_enhancer(f"robust_q:{trained_exp},stepz=3")
+    with pytest.raises(ConfigError, match="unknown enhancer kind"):
+        build_enhancer({"kind": "specsub", "source": "x"})
+    with pytest.raises(SebenchError, match="nomodel: not a model"):
+        check_enhancer(f"robust_q:{tmp_path / 'nomodel'}")

@@ -12,7 +12,7 @@ from conftest import REPO, TINY_CNN_BLSTM, run_cli
 from sebench.data import DataDir
 from sebench.quality.attack import algorithm1
 from sebench.quality.labels import LabelScale, mos_from_csv
-from sebench.train.export import load_model
+from sebench.models.store import load_model
 
 TINY_QP = {
     "cnn": {"kind": "predictor", "name": "cnn", "channels": [8, 8, 8, 8], "kernel": 3, "fc": [16, 8]},
@@ -27,7 +27,7 @@ TINY_QP = {
 @pytest.fixture(scope="session")
 def quality_data(tmp_path_factory):
     """SNR-controlled mixtures of espeak speech and white/pink noise, labelled by DNSMOS
-    (P.808 -> utt2mos) and by wideband PESQ (utt2pesq): a known quality order."""
+    (utt2dnsmos_p808, ...) and by wideband PESQ (utt2pesq): a known quality order."""
     root = tmp_path_factory.mktemp("quality")
     run_cli("synth-corpus", "--out", root / "corpus", "--config", REPO / "conf/synth/tiny.yaml",
             "--noise_types", "[white,pink]")
@@ -48,19 +48,20 @@ def _train_qp(data, exp, name, label, *extra):
     cfg.write_text(yaml.safe_dump(TINY_QP[name]))
     return run_cli("train-qp", "--train", data / "train", "--valid", data / "test", "--qp-config",
                    cfg, "--label", label, "--exp", exp, "--test", data / "test",
-                   "--train.epochs", 12, "--optim.se.lr", 3e-3, *extra)
+                   "--train.epochs", 12, "--optim.q.lr", 3e-3, *extra)
 
 
 @pytest.fixture(scope="session")
 def cnn_qp(quality_data, tmp_path_factory):
     exp = tmp_path_factory.mktemp("qp") / "cnn"
-    _train_qp(quality_data, exp, "cnn", "mos")
+    _train_qp(quality_data, exp, "cnn", "dnsmos_p808")
     return exp
 
 
 def test_labels_are_written(quality_data):
     d = DataDir(quality_data / "test")
-    for name in ("mos", "sig", "bak", "ovrl", "pesq"):
+    assert not (quality_data / "test" / "utt2mos").exists()     # utt2mos is for human ratings
+    for name in ("dnsmos_p808", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "pesq"):
         values = [float(v) for v in d.read(f"utt2{name}").values()]
         assert len(values) == 20 and all(1.0 <= v <= 5.0 for v in values)
     snr = {r["utt"]: float(r["snr_db"]) for r in csv.DictReader(open(quality_data / "test" / "meta.csv"))}
@@ -70,7 +71,7 @@ def test_labels_are_written(quality_data):
 
 @pytest.mark.parametrize("name", ["blstm", "cnn_blstm", "pesqnet"])
 def test_predictor_fits_held_out_quality(quality_data, tmp_path, name):
-    label = "pesq" if name == "pesqnet" else "mos"
+    label = "pesq" if name == "pesqnet" else "dnsmos_p808"
     _train_qp(quality_data, tmp_path / name, name, label)
     acc = json.loads((tmp_path / name / "test_test" / "accuracy.json").read_text())
     assert acc["lcc"] > 0.8, acc
@@ -85,7 +86,7 @@ def test_cnn_predictor_fits_and_labels_other_dirs(cnn_qp, quality_data, tmp_path
     out = tmp_path / "labelled"
     run_cli("data", "subset", quality_data / "test", out, "--first", 5)
     run_cli("label", out, "--source", "qp", "--qp", cnn_qp)
-    assert len(DataDir(out).read("utt2mos_pred")) == 5
+    assert len(DataDir(out).read("utt2dnsmos_p808_pred")) == 5
 
 
 @pytest.mark.slow
@@ -136,46 +137,68 @@ def test_deepdream_lowers_its_loss_and_changes_the_se(cnn_qp, quality_data, tmp_
     assert float((out["wave"].detach() - x).abs().max()) > 1e-3            # the SE output changed
 
 
-def _gan_trainer(quality_data, tmp_path, order):
-    from sebench.cli.train import DEFAULTS
+def _gan_trainer(quality_data, tmp_path, method="gan", steps=2, **options):
     from sebench.config import merge
+    from sebench.train.config import DEFAULTS
     from sebench.train.trainer import Trainer
-    cfg = merge(DEFAULTS, {"method": "gan", "model": yaml.safe_load(TINY_CNN_BLSTM.read_text()),
-                           "method_options": {"order": order, "async_labels": False,
-                                              "d_model": TINY_QP["cnn"]},
+    cfg = merge(DEFAULTS, {"method": method, "model": yaml.safe_load(TINY_CNN_BLSTM.read_text()),
+                           "method_options": dict({"async_labels": False,
+                                                   "d_model": TINY_QP["cnn"]}, **options),
+                           "optim": {"default": {"lr": 1e-3}},
                            "data": {"batch_size": 2, "segment": None},
-                           "train": {"max_steps": 2, "epochs": 0, "amp": False,
+                           "train": {"max_steps": steps, "epochs": 0, "amp": False,
                                      "log_every": 1}})
-    return Trainer(cfg, str(tmp_path / "gan"), str(quality_data / "train"), None, "cpu")
+    return Trainer(cfg, str(tmp_path / method), str(quality_data / "train"), None, "cpu")
+
+
+def _params(trainer):
+    return {k: {n: p.detach().clone() for n, p in m.named_parameters()}
+            for k, m in trainer._modules.items()}
+
+
+def _changed(before, trainer, name):
+    after = dict(trainer.module(name).named_parameters())
+    return any(not torch.equal(before[name][n], after[n]) for n in before[name])
 
 
 @pytest.mark.parametrize("order", [["d", "se"], ["se", "d"]])
 def test_gan_updates_both_networks_in_the_configured_order(quality_data, tmp_path, order):
-    trainer = _gan_trainer(quality_data, tmp_path, order)
+    trainer = _gan_trainer(quality_data, tmp_path, order=order)
     calls, optimize = [], trainer.optimize
     trainer.optimize = lambda name, loss: (calls.append(name), optimize(name, loss))
-    before = {k: {n: p.detach().clone() for n, p in m.named_parameters()}
-              for k, m in trainer._bare.items()}
+    before = _params(trainer)
     trainer.run()
     assert calls == order * 2
-    for k in ("se", "d"):
-        after = dict(trainer._bare[k].named_parameters())
-        assert any(not torch.equal(before[k][n], after[n]) for n in before[k]), k
+    assert _changed(before, trainer, "se") and _changed(before, trainer, "d")
     log = list(csv.DictReader(open(tmp_path / "gan" / "train_log.csv")))
-    assert {"d_loss", "loss", "time_se", "time_d", "time_label"} <= set(log[0])
+    assert {"d_loss", "loss", "time_se", "time_d", "time_label", "grad_norm_se",
+            "grad_norm_d"} <= set(log[0])
 
 
-def test_semi_starts_from_the_supervised_weights(trained_exp, quality_data, tmp_path):
-    exp = tmp_path / "semi"
-    run_cli("train", "--method", "semi", "--method_options.base", "gan",
-            "--method_options.init_from", trained_exp, "--method_options.d_model",
-            json.dumps(TINY_QP["cnn"]), "--method_options.async_labels", "false",
-            "--train", quality_data / "train", "--model-config", TINY_CNN_BLSTM, "--exp", exp,
-            "--train.max_steps", 1, "--train.epochs", 0, "--data.batch_size", 2,
-            "--optim.se.lr", 0.0)
+def test_gan_default_asynchronous_labels_fill_the_replay_buffer(quality_data, tmp_path):
+    """The default path: D learns from labelled past outputs while new ones are scored."""
+    trainer = _gan_trainer(quality_data, tmp_path, steps=3, async_labels=True, replay_per_step=2)
+    before = _params(trainer)
+    trainer.run()
+    gan = trainer.method
+    assert gan.replay and all(1.0 <= mos <= 5.0 for _, mos in gan.replay)
+    assert gan.labeller.misses >= len(gan.replay)
+    assert _changed(before, trainer, "se") and _changed(before, trainer, "d")
+    from sebench.errors import ConfigError
+    with pytest.raises(ConfigError, match="method_options.order: entries are 'd' and 'se'"):
+        _gan_trainer(quality_data, tmp_path, order=["d", "g"])
+
+
+def test_semi_starts_from_the_supervised_weights_and_trains(trained_exp, quality_data, tmp_path):
+    trainer = _gan_trainer(quality_data, tmp_path, method="semi", steps=1, base="gan",
+                           init_from=str(trained_exp))
     sup = torch.load(trained_exp / "model" / "model.pt", weights_only=True)
-    semi = torch.load(exp / "model" / "model.pt", weights_only=True)
-    assert all(torch.equal(sup[k], semi[k]) for k in sup)
+    start = trainer.module("se").state_dict()
+    assert all(torch.equal(sup[k], start[k]) for k in sup)           # starts from supervised
+    trainer.run()
+    end = trainer.module("se").state_dict()
+    assert any(not torch.equal(sup[k], end[k]) for k in sup)         # and trains
+    assert torch.equal(end["feat_mean"], sup["feat_mean"])           # statistics kept
     p = run_cli("train", "--method", "semi", "--train", quality_data / "train", "--model-config",
                 TINY_CNN_BLSTM, "--exp", tmp_path / "x", check=False)
     assert p.returncode == 1 and "init_from" in p.stderr
@@ -186,9 +209,9 @@ def test_robust_q_training_and_enhancement_raise_bak(cnn_qp, quality_data, tmp_p
     cfg = tmp_path / "cnn.yaml"
     cfg.write_text(yaml.safe_dump(TINY_QP["cnn"]))
     run_cli("train-qp", "--method", "robust_q", "--train", quality_data / "train", "--qp-config",
-            cfg, "--exp", exp, "--method_options.init_from", cnn_qp,
+            cfg, "--label", "dnsmos_p808", "--exp", exp, "--method_options.init_from", cnn_qp,
             "--method_options.attack_steps", 5, "--train.epochs", 1, "--data.batch_size", 4,
-            "--train.log_every", 1)
+            "--train.log_every", 1, "--optim.q.lr", 1e-3)
     log = list(csv.DictReader(open(exp / "train_log.csv")))
     assert all(float(r["attack_gain"]) > 0 for r in log)        # each attack raised Q
     assert all(1 <= float(r["mos_attacked"]) <= 5 for r in log)  # and DNSMOS labelled it
@@ -207,3 +230,29 @@ def test_robust_q_training_and_enhancement_raise_bak(cnn_qp, quality_data, tmp_p
             dnsmos(sf.read(noisy[k], dtype="float32")[0], short_clips="first_window")["bak"]
             for k in keys]
     assert np.mean(gain) > 0.02, gain
+
+
+def test_labeller_gives_true_pesq_cached_by_estimate_and_reference():
+    from conftest import varied_speech
+    from sebench.errors import ConfigError
+    from sebench.metrics.intrusive import pesq_wb
+    from sebench.quality.labeller import Labeller
+    clean = varied_speech(2.0, seed=1)
+    rng = np.random.default_rng(0)
+    noisy = [clean + 0.001 * rng.standard_normal(clean.size).astype(np.float32),
+             clean + 0.005 * rng.standard_normal(clean.size).astype(np.float32)]
+    other = varied_speech(2.0, seed=5)
+    labeller = Labeller("pesq", workers=1)
+    try:
+        scores = labeller.label_now(noisy, [clean, clean])
+        assert scores == [pesq_wb(clean, n, 16000) for n in noisy] and scores[0] > scores[1]
+        # the same estimate against another reference is another label, not a cache hit
+        against_other = labeller.label_now(noisy[:1], [other])[0]
+        assert against_other < scores[0] - 1.0 and labeller.misses == 3
+        assert labeller.label_now(noisy, [clean, clean]) == scores and labeller.hits == 2
+        labeller.submit(noisy[1:], ["payload"], [clean])
+        assert labeller.collect(wait=True) == [("payload", scores[1])]
+        with pytest.raises(ConfigError, match="needs the clean reference"):
+            labeller.label_now(noisy)
+    finally:
+        labeller.close()

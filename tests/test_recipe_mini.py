@@ -52,7 +52,7 @@ def test_mini_recipe_smoke(tmp_path):
     assert (data / "local" / "rirs" / "rir.scp").is_file()
     assert (data / "clean_train" / "utt2num_samples").is_file()     # the format stage
     for name in ("train", "valid", "test"):
-        assert (data / name / "clean.scp").is_file() and (data / f"real_{name}" / "utt2mos").is_file()
+        assert (data / name / "clean.scp").is_file() and (data / f"real_{name}" / "utt2dnsmos_p808").is_file()
         assert not (data / f"real_{name}" / "clean.scp").exists()
     assert (exp / "qp_cnn" / "test_real_test" / "accuracy.json").is_file()
     for sys in ("supervised", "deepdream", "gan", "semi", "qp_cnn", "qp_robust"):

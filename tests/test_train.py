@@ -9,7 +9,7 @@ import torch
 from conftest import TINY_CNN_BLSTM, run_cli
 from sebench.train.checkpoint import average_states, load
 from sebench.train.data import BucketBatchSampler
-from sebench.train.losses import SupervisedLoss, neg_sisdr
+from sebench.train.losses import build_loss, neg_sisdr
 from sebench.train.schedulers import Scheduler
 
 
@@ -21,7 +21,7 @@ def rows(path):
 def train(paired_data, exp, *extra, check=True, env=None):
     return run_cli("train", "--train", paired_data / "train", "--valid", paired_data / "valid",
                    "--model-config", TINY_CNN_BLSTM, "--exp", exp, "--data.batch_size", 4,
-                   "--data.segment", 1.0, *extra, check=check, env=env)
+                   "--data.segment", 1.0, "--optim.se.lr", 1e-3, *extra, check=check, env=env)
 
 
 def weights(exp):
@@ -57,9 +57,12 @@ def test_kill_and_resume_equals_uninterrupted(paired_data, tmp_path):
     train(paired_data, tmp_path / "b", *common)     # the same command resumes
     a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert rows(tmp_path / "a" / "train_log.csv") == rows(tmp_path / "b" / "train_log.csv") or \
-        [r["loss"] for r in rows(tmp_path / "a" / "train_log.csv")] == \
-        [r["loss"] for r in rows(tmp_path / "b" / "train_log.csv")]
+    # every logged column but the timing one (data_share) is identical, resumed row included
+    for log in ("train_log.csv", "valid_log.csv"):
+        ra, rb = rows(tmp_path / "a" / log), rows(tmp_path / "b" / log)
+        assert [{k: v for k, v in r.items() if k != "data_share"} for r in ra] == \
+            [{k: v for k, v in r.items() if k != "data_share"} for r in rb], log
+    assert {"loss", "lr_se", "grad_norm_se"} <= set(rows(tmp_path / "b" / "train_log.csv")[0])
     assert [r["step"] for r in rows(tmp_path / "b" / "valid_log.csv")] == ["3", "6", "7"]
 
 
@@ -125,21 +128,46 @@ def test_sampler_is_seeded_resumable_and_partitions_ranks():
     assert list(other) != batches
 
 
-def test_losses():
+def test_losses_are_per_utterance_and_combine_by_weight():
     ref = torch.randn(2, 8000)
     lengths = torch.tensor([8000, 8000])
-    assert float(neg_sisdr(3.0 * ref, ref, lengths)) < -50          # scale-invariant: perfect
-    assert float(neg_sisdr(ref + 0.1 * torch.randn(2, 8000), ref, lengths)) > -25
+    assert neg_sisdr(3.0 * ref, ref, lengths).shape == (2,)
+    assert float(neg_sisdr(3.0 * ref, ref, lengths).max()) < -50     # scale-invariant: perfect
+    assert float(neg_sisdr(ref + 0.1 * torch.randn(2, 8000), ref, lengths).min()) > -25
     from sebench.models import build_model
     model = build_model({"name": "cnn_blstm", "channels": [2, 1], "lstm_hidden": 8,
                          "lstm_layers": 1, "fc_hidden": 8})
     batch = {"wav": ref, "clean": ref, "clean_rev": 0.5 * ref, "lengths": lengths}
     out = {"wave": ref, "spec": model.analysis(ref)}
-    assert float(SupervisedLoss("mag_mse")(model, out, batch)) == pytest.approx(0, abs=1e-10)
-    joint = SupervisedLoss("joint_dereverb", beta=0.0)
+    assert float(build_loss({"name": "mag_mse"})(out, batch, model).abs().max()) < 1e-10
+    joint = build_loss({"name": "joint_dereverb", "beta": 0.0})
     assert joint.fields == ("wav", "clean", "clean_rev")
-    expected = (0.5 * model.analysis(ref)).abs().pow(2).mean()
-    assert float(joint(model, out, batch)) == pytest.approx(float(expected), rel=1e-5)
+    expected = (0.5 * model.analysis(ref)).abs().pow(2).mean((1, 2))
+    torch.testing.assert_close(joint(out, batch, model), expected, rtol=1e-5, atol=0)
+    # padding is masked: a shorter second utterance's loss ignores what lies past its end
+    short = dict(batch, lengths=torch.tensor([8000, 4000]))
+    noisy = {"wave": ref.clone()}
+    noisy["wave"][1, 4100:] += 5.0
+    assert float(build_loss({"name": "sisdr"})(noisy, short)[1]) < -50
+    # a weighted sum of terms, per utterance; the fields are their union
+    mix = build_loss([{"name": "sisdr", "weight": 0.8}, {"name": "complex_mse", "weight": 0.2,
+                                                         "target": "clean_rev"}])
+    assert mix.fields == ("wav", "clean", "clean_rev")
+    want = 0.8 * neg_sisdr(ref, ref, lengths) + 0.2 * (0.5 * model.analysis(ref)).abs().pow(2).mean((1, 2))
+    torch.testing.assert_close(mix(out, batch, model), want, rtol=1e-5, atol=1e-6)
+    from sebench.errors import ConfigError
+    with pytest.raises(ConfigError, match="unknown loss 'l1'; known: complex_mse"):
+        build_loss({"name": "l1"})
+    with pytest.raises(ConfigError, match="loss mag_mse: unknown option.*beta"):
+        build_loss({"name": "mag_mse", "beta": 0.5})
+
+
+def test_ngpu_with_equals_relaunches_without_it():
+    from sebench.train.distributed import torchrun_argv
+    for argv in (["train", "--ngpu=2", "--exp", "x"], ["train", "--ngpu", "2", "--exp", "x"]):
+        cmd = torchrun_argv(2, argv + ["--debug"])
+        assert "--nproc_per_node=2" in cmd and cmd[-4:] == ["--exp", "x", "--ngpu", "1"]
+        assert "--ngpu=2" not in cmd and "2" not in cmd[cmd.index("sebench.cli.main"):]
 
 
 def test_missing_clean_scp_is_a_clear_error(paired_data, tmp_path):
@@ -170,8 +198,11 @@ def test_ddp_two_cpu_processes_follow_single_process(paired_data, tmp_path):
 def test_accumulation_and_early_stopping(paired_data, tmp_path):
     train(paired_data, tmp_path / "acc", "--train.epochs", 1, "--data.batch_size", 2,
           "--train.accum_grad", 2)
-    state = load(tmp_path / "acc" / "checkpoints" / "latest.pt")["state"]
-    assert state["step"] == 4 and state["batch_in_epoch"] == 0 and state["epoch"] == 1
+    payload = load(tmp_path / "acc" / "checkpoints" / "latest.pt")
+    state, slot = payload["state"], payload["optim"]["slots"]["se"]
+    # 16 utterances in batches of 2: 8 steps, one update every second step
+    assert state["step"] == 8 and state["batch_in_epoch"] == 0 and state["epoch"] == 1
+    assert slot["updates"] == 4 and slot["pending"] == 0 and slot["skipped"] == 0
     # a zero learning rate never improves: patience 1 stops at the second validation
     train(paired_data, tmp_path / "es", "--train.epochs", 10, "--optim.se.lr", 0.0,
           "--train.early_stop_patience", 1)
@@ -190,3 +221,31 @@ def test_only_the_writing_rank_touches_log_files(tmp_path):
     assert (tmp_path / "train_log.csv").exists() and not (tmp_path / "other.csv").exists()
     assert other.rows == [{"step": 1, "loss": "0.5"}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_log.csv"]
+
+
+def test_kill_while_metrics_are_scored_exports_the_uninterrupted_model(paired_data, tmp_path):
+    """The issue-14 case: a kill while validation metrics are scored in the background. The
+    resumed run collects the pending results (valid_metrics.csv keeps every row), picks the
+    same best checkpoint, and its first train_log row after the resume averages the same
+    steps as the uninterrupted run's."""
+    common = ("--train.max_steps", 9, "--train.epochs", 0, "--train.checkpoint_every", 2,
+              "--train.valid_every", 3, "--train.log_every", 4, "--train.valid_metrics", "stoi",
+              "--train.valid_metric_utts", 2, "--train.best_by", "metric:stoi",
+              "--train.best_mode", "max")
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(paired_data, a, *common)
+    killed = train(paired_data, b, *common, check=False,
+                   env=dict(os.environ, SEBENCH_KILL_AFTER_STEP="7"))
+    assert killed.returncode != 0
+    state = load(b / "checkpoints" / "latest.pt")["state"]
+    assert state["step"] == 6 and 6 in state["pending_metrics"]    # launched, not yet scored
+    train(paired_data, b, *common)
+    assert (a / "model" / "info.json").read_text().split('"provenance"')[0] == \
+        (b / "model" / "info.json").read_text().split('"provenance"')[0]
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert rows(a / "valid_metrics.csv") == rows(b / "valid_metrics.csv")
+    assert [r["step"] for r in rows(b / "valid_metrics.csv")] == ["3", "6", "9"]
+    strip = [{k: v for k, v in r.items() if k != "data_share"} for r in rows(a / "train_log.csv")]
+    assert strip == [{k: v for k, v in r.items() if k != "data_share"}
+                     for r in rows(b / "train_log.csv")]

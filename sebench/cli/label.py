@@ -4,18 +4,20 @@ import os
 from sebench.cli.common import make_parser
 
 EXAMPLE = """\
-sebench label data/real_train --source dnsmos --nj 2        # utt2mos (P.808), utt2sig/bak/ovrl
+sebench label data/real_train --source dnsmos --nj 2        # utt2dnsmos_{p808,sig,bak,ovrl}
 sebench label data/train --source pesq                      # utt2pesq: WB-PESQ of wav vs clean
 sebench label data/train --source pesq --enh exp/enh/train --out data/train_enh   # PESQNet targets
-sebench label data/iub --source csv --csv ratings.csv --key-column file --score-column rating
+sebench label data/iub --source csv --csv ratings.csv --key-column file --score-column rating  # utt2mos
 sebench label data/real_test --source qp --qp exp/qp_cnn    # a trained predictor's estimates"""
 
 
 def build_parser(prog):
     p = make_parser(prog, "Write quality labels into a data dir (or --out): DNSMOS P.808 and "
-                          "P.835 ('Vox2+DNSMOS' labels), true wideband PESQ for paired dirs "
-                          "(noisy, or a model's enhanced outputs with --enh), human MOS from a "
-                          "CSV (ratings mapped linearly to 1-5), or a trained predictor's scores.",
+                          "P.835 ('Vox2+DNSMOS' labels: utt2dnsmos_p808, utt2dnsmos_sig, "
+                          "utt2dnsmos_bak, utt2dnsmos_ovrl), true wideband PESQ for paired dirs "
+                          "(utt2pesq; noisy, or a model's enhanced outputs with --enh), human "
+                          "MOS from a CSV (utt2mos; ratings mapped linearly to 1-5), or a "
+                          "trained predictor's scores (utt2<its label>_pred).",
                     EXAMPLE)
     p.add_argument("data", help="data dir (wav.scp; clean.scp for --source pesq)")
     p.add_argument("--source", required=True, choices=("dnsmos", "pesq", "csv", "qp"))
@@ -76,9 +78,9 @@ def run(args, rest):
                         os.path.join(work, args.source), args.nj, args.cmd, args.short_clips)
         with open(scores) as f:
             rows = list(csv.DictReader(f))
-        columns = {"dnsmos_p808": "mos", "dnsmos_sig": "sig", "dnsmos_bak": "bak",
-                   "dnsmos_ovrl": "ovrl"} if args.source == "dnsmos" \
-            else {"pesq_wb": args.name or "pesq"}
+        # DNSMOS labels keep their metric's name: utt2mos is for human ratings only
+        columns = {c: c for c in ("dnsmos_p808", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")} \
+            if args.source == "dnsmos" else {"pesq_wb": args.name or "pesq"}
         for col, name in columns.items():
             written[name] = {r["key"]: r[col] for r in rows if r.get(col) not in ("", "nan", None)}
         if args.enh and args.out:
@@ -104,10 +106,10 @@ def run(args, rest):
         written[args.name or "mos"] = {k: f"{v:.4f}" for k, v in mos.items() if k in keys}
     else:
         from sebench.quality.predict import predict
-        from sebench.train.export import load_model
+        from sebench.models.store import load_model
         if not args.qp:
             raise SebenchError("--source qp needs --qp EXP_DIR")
-        q, _ = load_model(args.qp)
+        q, _ = load_model(args.qp, kinds={"predictor"})
         name = args.name or f"{q.label['name']}_pred"
         written[name] = {k: f"{v:.4f}" for k, v in predict(q, args.data).items()}
     for name, values in written.items():

@@ -17,7 +17,7 @@ def build_parser(prog):
 
 def run(args, rest):
     from sebench.cli.common import no_extra_args
-    from sebench.enhance.pack import pack
+    from sebench.models.store import pack
     no_extra_args(rest)
     pack(args.exp, args.out)
     print(args.out)

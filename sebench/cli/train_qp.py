@@ -4,23 +4,11 @@ import os
 from sebench.cli.common import add_config_options, make_parser, resolve_config
 
 EXAMPLE = """\
-sebench label data/real_train --source dnsmos --nj 2      # writes utt2mos (P.808), utt2ovrl...
+sebench label data/real_train --source dnsmos --nj 2      # writes utt2dnsmos_p808, utt2dnsmos_ovrl, ...
 sebench train-qp --train data/real_train --valid data/real_valid --qp-config conf/qp/cnn.yaml \\
-    --label mos --exp exp/qp_cnn --test data/real_test
+    --label dnsmos_p808 --exp exp/qp_cnn --test data/real_test
 sebench train-qp --method robust_q --train data/real_train --qp-config conf/qp/cnn.yaml \\
     --exp exp/qp_robust --method_options.init_from exp/qp_cnn"""
-
-
-def _defaults():
-    from sebench.cli.train import DEFAULTS
-    import copy
-    cfg = copy.deepcopy(DEFAULTS)
-    cfg["method"] = "qp"
-    # whole utterances (labels are per utterance), but a random max_seconds crop of longer
-    # ones: memory is bounded by batch_size x max_seconds, not by the longest file
-    cfg["data"].update(segment=None, batch_size=4, max_seconds=10.0)
-    cfg["train"].update(epochs=20, amp=False)
-    return cfg
 
 
 def build_parser(prog):
@@ -36,7 +24,8 @@ def build_parser(prog):
     p.add_argument("--valid", help="labelled validation data dir")
     p.add_argument("--test", help="labelled test data dir for the accuracy report")
     p.add_argument("--qp-config", required=True, help="predictor YAML (conf/qp/*.yaml)")
-    p.add_argument("--label", help="label file utt2<LABEL> (default mos)")
+    p.add_argument("--label", help="label file utt2<LABEL> (default mos: human ratings; "
+                                   "dnsmos_p808 for DNSMOS labels)")
     p.add_argument("--method", help="qp (default) or robust_q")
     p.add_argument("--exp", required=True, help="experiment dir")
     p.add_argument("--seed", type=int)
@@ -48,26 +37,30 @@ def build_parser(prog):
 
 def run(args, rest):
     from sebench import config as cfgmod
-    from sebench.cli.train import train_experiment
+    from sebench.cli.common import command_line
     from sebench.data.datadir import write_kv
+    from sebench.models.store import load_model
     from sebench.scoring.stats import accuracy
-    from sebench.train.export import load_model
+    from sebench.train.config import qp_defaults
+    from sebench.train.experiment import train_experiment
     from sebench.utils.fileio import atomic_write_text
 
-    from sebench.cli.train import CHECKS, check_schedule
-    cfg = resolve_config(_defaults(), args, rest, [("method", "method"), ("seed", "seed")], CHECKS)
+    from sebench.train.config import CHECKS, check_schedule
+    cfg = resolve_config(qp_defaults(), args, rest, [("method", "method"), ("seed", "seed")],
+                         CHECKS)
     check_schedule(cfg)
     cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.qp_config), cfg["model"], strict=False)
     cfg["model"]["kind"] = "predictor"
     if args.label:
-        cfg["method_options"] = dict(cfg["method_options"] or {}, label=args.label)
-    label = (cfg["method_options"] or {}).get("label", "mos")
-    train_experiment(cfg, args.exp, args.train, args.valid, args.device, args.force)
+        cfg["method_options"] = dict(cfg["method_options"] or {}, label_file=args.label)
+    label = (cfg["method_options"] or {}).get("label_file", "mos")
+    train_experiment(cfg, args.exp, args.train, args.valid, args.device, args.force,
+                     command=command_line())
     if not args.test:
         return 0
     import json
     from sebench.quality.predict import predict
-    q, _ = load_model(args.exp)
+    q, _ = load_model(args.exp, kinds={"predictor"})
     out = os.path.join(args.exp, "test_" + os.path.basename(os.path.normpath(args.test)))
     os.makedirs(out, exist_ok=True)
     pred_file = os.path.join(out, f"utt2{label}_pred")

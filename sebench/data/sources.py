@@ -7,15 +7,20 @@ from sebench.errors import SebenchError
 
 
 def audio_map(spec, role):
-    """key -> path from a data dir (wav.scp, or clean.scp for the reference), scp or folder."""
+    """key -> path from a data dir (wav.scp; clean.scp for the reference), scp or folder.
+
+    A data dir given as the reference must have clean.scp: falling back to its wav.scp
+    would score estimates against the noisy input and look plausible."""
     if spec is None:
         return None
     if os.path.isdir(spec):
         ddir = DataDir(spec)
+        if role == "ref" and ddir.has("wav.scp"):
+            if not ddir.has("clean.scp"):
+                raise SebenchError(f"--ref {spec}: the data dir has no clean.scp (no clean "
+                                   "reference); give its scp file explicitly to score against it")
+            return ddir.read("clean.scp")
         if ddir.has("wav.scp"):
-            if role == "ref":
-                if ddir.has("clean.scp"):
-                    return ddir.read("clean.scp")
             return ddir.read("wav.scp")
         return {key_of(rel): os.path.join(os.path.abspath(spec), rel) for rel in list_audio(spec)}
     if os.path.isfile(spec):

@@ -3,37 +3,30 @@
 A model config is ``{name: cnn_blstm, fs: 16000, stft: {...}, feature: {...}, <sizes>}``;
 ``build_model(cfg)`` returns the module. Every model maps a noisy waveform batch
 ``(batch, samples)`` to a dict with at least ``wave`` (the estimate, same length).
+Saving, loading and packing trained models (of every kind) is ``sebench.models.store``.
 """
-import importlib
-
 from sebench.errors import ConfigError
+from sebench.utils.registry import Registry
 
 #: name -> "module:Class" (imported on first use, so listing models costs nothing)
-MODELS = {
+MODELS = Registry("model", {
     "cnn_blstm": "sebench.models.cnn_blstm:CNNBLSTM",
     "fcrn": "sebench.models.fcrn:FCRN",
     "gru": "sebench.models.gru:GRUGain",
     "dprnn": "sebench.models.dprnn:DPRNNMasker",
-}
+})
 
 
 def model_class(name):
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
-    module, cls = MODELS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return MODELS.get(name)
 
 
 def build_model(cfg):
-    cfg = dict(cfg)
+    cfg = {k: v for k, v in dict(cfg).items() if k != "kind"}
     name = cfg.pop("name", None)
     if name is None:
-        raise ConfigError("model config has no `name:` (one of " + ", ".join(sorted(MODELS)) + ")")
-    cls = model_class(name)
-    try:
-        return cls(**cfg)
-    except TypeError as e:
-        raise ConfigError(f"model {name}: {e}") from None
+        raise ConfigError("model config has no `name:` (one of " + ", ".join(MODELS.names()) + ")")
+    return MODELS.build(name, **cfg)
 
 
 def count_parameters(model):

@@ -46,3 +46,16 @@ def algorithm1(q, mag, target, steps=20, lr=0.05, frame_lengths=None, step="norm
             p.requires_grad_(flag)
         q.train(was_training)
     return y, noise.detach(), torch.stack(history, dim=0)
+
+
+def algorithm1_wave(q, wave, target, steps=20, lr=0.05, lengths=None, step="normalized"):
+    """Algorithm 1 on a waveform batch: the attacked magnitude resynthesised with the
+    noisy phase. Returns (waveform, history of Q per step)."""
+    from sebench.audio.stft import istft, stft
+    spec = stft(wave, q.stft_cfg)
+    frames = None
+    if lengths is not None:
+        frames = torch.clamp(lengths // q.stft_cfg.hop_length + 1, max=spec.shape[-1])
+    y_mag, _, history = algorithm1(q, spec.abs(), target, steps, lr, frames, step)
+    phase = spec / spec.abs().clamp_min(1e-8)
+    return istft(y_mag * phase, q.stft_cfg, length=wave.shape[-1]), history

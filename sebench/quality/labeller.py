@@ -1,9 +1,11 @@
-"""DNSMOS labels for audio produced during training (GAN targets, robust-Q attacks).
+"""Quality labels for audio produced during training (GAN targets, robust-Q attacks, PESQNet).
 
-Labels are cached by a hash of the samples, so unchanged audio (the noisy inputs, which
-recur every epoch) is scored once. Scoring runs in a pool of worker processes (one ONNX
-thread each): ``submit`` returns at once and ``collect`` gathers what is finished, so a
-method can train on labels as they arrive (a replay buffer) instead of waiting for DNSMOS.
+A label is a DNSMOS score (``p808``, ``ovrl``, ``sig``, ``bak``: non-intrusive) or true
+wideband PESQ (``pesq``, ITU-T P.862.2: needs the clean reference). Labels are cached by a
+hash of the estimate's samples (and of the reference's), so unchanged audio (the noisy
+inputs, which recur every epoch) is scored once. Scoring runs in a pool of worker processes
+(one thread each): ``submit`` returns at once and ``collect`` gathers what is finished, so
+a method can train on labels as they arrive (a replay buffer) instead of waiting.
 """
 import hashlib
 import multiprocessing as mp
@@ -11,27 +13,40 @@ import os
 
 import numpy as np
 
-#: label name -> (DNSMOS key, models needed)
-LABELS = {"p808": ("p808", ("p808",)), "ovrl": ("ovrl", ("p835",)), "sig": ("sig", ("p835",)),
-          "bak": ("bak", ("p835",))}
+from sebench.errors import ConfigError
+
+#: label name -> (DNSMOS key, models needed); ``pesq`` is intrusive and needs no model
+DNSMOS_LABELS = {"p808": ("p808", ("p808",)), "ovrl": ("ovrl", ("p835",)),
+                 "sig": ("sig", ("p835",)), "bak": ("bak", ("p835",))}
+INTRUSIVE_LABELS = ("pesq",)
+LABELS = tuple(DNSMOS_LABELS) + INTRUSIVE_LABELS
 _worker = None
 
 
-def _init_worker():
+def _init_worker(label):
     global _worker
     os.environ["OMP_NUM_THREADS"] = "1"
-    from sebench.metrics.dnsmos import DNSMOS
-    _worker = DNSMOS(threads=1)
+    if label in DNSMOS_LABELS:
+        from sebench.metrics.dnsmos import DNSMOS
+        _worker = DNSMOS(threads=1)
 
 
 def _score(args):
-    audio, fs, which = args
+    audio, reference, fs, which = args
     if not np.any(audio):
         return float("nan")
+    if which == "pesq":
+        from sebench.metrics.intrusive import MetricError, pesq_wb
+        n = min(len(audio), len(reference))
+        try:
+            return pesq_wb(np.asarray(reference[:n], np.float64), np.asarray(audio[:n], np.float64),
+                           fs)
+        except MetricError:
+            return float("nan")
     # short training clips: one window of the tiled clip (7x cheaper than all windows of a
-    # 2 s clip tiled to 16 s; mean difference ~0.03-0.06 MOS, see Labeller)
-    return float(_worker(audio, fs, models=LABELS[which][1],
-                         short_clips="first_window")[LABELS[which][0]])
+    # 2 s clip tiled to 16 s; mean difference ~0.03-0.06 MOS)
+    key, models = DNSMOS_LABELS[which]
+    return float(_worker(audio, fs, models=models, short_clips="first_window")[key])
 
 
 def digest(audio):
@@ -41,34 +56,49 @@ def digest(audio):
 class Labeller:
     def __init__(self, label="p808", workers=1, fs=16000):
         if label not in LABELS:
-            raise ValueError(f"label must be one of {sorted(LABELS)}, got {label!r}")
+            raise ConfigError(f"label metric must be one of {', '.join(LABELS)}, got {label!r}")
         self.label, self.fs = label, int(fs)
+        self.intrusive = label in INTRUSIVE_LABELS
         self.cache, self.pending = {}, []
-        self.pool = mp.get_context("fork").Pool(int(workers), initializer=_init_worker)
+        self.pool = mp.get_context("fork").Pool(int(workers), initializer=_init_worker,
+                                                initargs=(label,))
         self.hits = self.misses = 0
 
-    def label_now(self, audios):
+    def _key(self, estimate, reference):
+        if self.intrusive and reference is None:
+            raise ConfigError(f"label {self.label} needs the clean reference of every estimate")
+        key = digest(estimate)
+        return key if reference is None or not self.intrusive else key + "|" + digest(reference)
+
+    def _references(self, estimates, references):
+        return [None] * len(estimates) if references is None else list(references)
+
+    def label_now(self, estimates, references=None):
         """Scores for a list of 1-D arrays, waiting for them (cached ones cost nothing)."""
-        keys = [digest(a) for a in audios]
-        todo = [(k, a) for k, a in zip(keys, audios) if k not in self.cache]
-        self.hits += len(audios) - len(todo)
+        references = self._references(estimates, references)
+        keys = [self._key(a, r) for a, r in zip(estimates, references)]
+        todo = {}
+        for k, a, r in zip(keys, estimates, references):
+            if k not in self.cache and k not in todo:
+                todo[k] = (a, r)
+        self.hits += len(estimates) - len(todo)
         self.misses += len(todo)
         if todo:
-            scores = self.pool.map(_score, [(a, self.fs, self.label) for _, a in todo])
-            self.cache.update({k: s for (k, _), s in zip(todo, scores)})
+            scores = self.pool.map(_score, [(a, r, self.fs, self.label) for a, r in todo.values()])
+            self.cache.update(zip(todo, scores))
         return [self.cache[k] for k in keys]
 
-    def submit(self, audios, payloads):
-        """Queue audios for scoring; ``collect`` returns (payload, score) once scored."""
-        for audio, payload in zip(audios, payloads):
-            key = digest(audio)
+    def submit(self, estimates, payloads, references=None):
+        """Queue estimates for scoring; ``collect`` returns (payload, score) once scored."""
+        for audio, ref, payload in zip(estimates, self._references(estimates, references), payloads):
+            key = self._key(audio, ref)
             if key in self.cache:
                 self.hits += 1
                 self.pending.append((payload, key, None))
             else:
                 self.misses += 1
                 self.pending.append((payload, key, self.pool.apply_async(
-                    _score, ((audio, self.fs, self.label),))))
+                    _score, ((audio, ref, self.fs, self.label),))))
 
     def collect(self, wait=False):
         done, left = [], []

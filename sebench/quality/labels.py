@@ -47,6 +47,10 @@ class LabelScale:
         """The normalised target for "maximum quality" (MOS_max, PESQ_max)."""
         return self.normalize(torch.tensor(self.hi)).item()
 
+    def target(self, value=None):
+        """The normalised target score: ``value`` (on the label scale) or the maximum."""
+        return self.best if value is None else float(self.normalize(float(value)))
+
     def to_dict(self):
         return {"norm": self.norm, "lo": self.lo, "hi": self.hi}
 

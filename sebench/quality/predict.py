@@ -4,7 +4,6 @@ import torch
 from sebench.audio.io import read
 from sebench.audio.resample import resample
 from sebench.data.sources import audio_map
-from sebench.quality.labels import LabelScale
 from sebench.quality.windows import DEFAULT_WINDOW_SECONDS, score_in_windows, window_samples
 from sebench.utils.log import progress
 
@@ -12,7 +11,7 @@ from sebench.utils.log import progress
 @torch.no_grad()
 def predict(q, source, device="cpu", window_seconds=DEFAULT_WINDOW_SECONDS):
     """Scores; recordings longer than ``window_seconds`` are averaged over windows."""
-    scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
+    scale = q.scale
     window = window_samples(window_seconds, q.fs)
     out = {}
     for key, path in progress(sorted(audio_map(source, "wav").items()), desc="predict"):

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from sebench.audio.stft import STFTConfig, stft
+from sebench.errors import ConfigError
 
 
 def frames_of(lengths, hop, frames):
@@ -37,7 +38,7 @@ class QualityPredictor(nn.Module):
 
     def __init__(self, fs=16000, stft=None, feature="log", level_norm=True, label=None):
         if feature not in ("log", "log1p", "magnitude"):
-            raise ValueError(f"feature must be log, log1p or magnitude, got {feature!r}")
+            raise ConfigError(f"predictor feature must be log, log1p or magnitude, got {feature!r}")
         super().__init__()
         self.level_norm = bool(level_norm)
         self.fs = int(fs)
@@ -49,6 +50,12 @@ class QualityPredictor(nn.Module):
     @property
     def num_bins(self):
         return self.stft_cfg.num_bins
+
+    @property
+    def scale(self):
+        """The label scale the predictor's outputs live on (``denormalize`` reports them)."""
+        from sebench.quality.labels import LabelScale
+        return LabelScale(self.label["norm"], self.label["lo"], self.label["hi"])
 
     def magnitude(self, wave):
         return stft(wave, self.stft_cfg).abs()

@@ -3,10 +3,8 @@ optionally as post-processing of another model's output (paper 000 §3.2.3-3.2.4
 import torch
 from torch import nn
 
-from sebench.audio.stft import istft, stft
 from sebench.errors import ConfigError
-from sebench.quality.attack import algorithm1
-from sebench.quality.labels import LabelScale
+from sebench.quality.attack import algorithm1_wave
 
 
 class RobustQEnhancer(nn.Module):
@@ -14,8 +12,7 @@ class RobustQEnhancer(nn.Module):
         super().__init__()
         self.q, self.after = q, after
         self.steps, self.lr, self.step = int(steps), float(lr), step
-        scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
-        self.target = scale.best if target is None else float(scale.normalize(float(target)))
+        self.target = q.scale.target(target)
         if after is not None and int(after.fs) != int(q.fs):
             raise ConfigError(f"--after model runs at {after.fs} Hz but the predictor at {q.fs} Hz")
         self.fs = q.fs
@@ -24,9 +21,6 @@ class RobustQEnhancer(nn.Module):
         if self.after is not None:
             with torch.no_grad():
                 wave = self.after(wave)["wave"]
-        spec = stft(wave, self.q.stft_cfg)
-        y_mag, _, history = algorithm1(self.q, spec.abs(), self.target, self.steps, self.lr,
+        out, history = algorithm1_wave(self.q, wave, self.target, self.steps, self.lr,
                                        step=self.step)
-        phase = spec / spec.abs().clamp_min(1e-8)
-        out = istft(y_mag * phase, self.q.stft_cfg, length=wave.shape[-1])
         return {"wave": out, "q_before": history[0], "q_after": history[-1]}

@@ -19,8 +19,11 @@ class CSVLog:
             with open(path, newline="") as f:
                 self.rows = list(csv.DictReader(f))
 
-    def truncate_after(self, step):
-        self.rows = [r for r in self.rows if int(float(r["step"])) <= step]
+    def truncate_after(self, step, drop=()):
+        """Keep the rows up to ``step``, except those of the steps in ``drop``."""
+        drop = set(drop)
+        self.rows = [r for r in self.rows if int(float(r["step"])) <= step
+                     and int(float(r["step"])) not in drop]
         self._flush()
 
     def add(self, row):

@@ -1,18 +1,38 @@
-"""Supervised losses. Padding is masked out with the batch's true lengths.
+"""Loss terms: small modules with a per-utterance reduction, named in a registry.
 
-- ``mag_mse``: mean |(|S_hat| - |S|)|^2 over T-F bins (paper 000's supervised baseline)
-- ``complex_mse``: mean |S_hat - S|^2 (paper 002's J_joint with a dry target)
-- ``joint_dereverb``: beta * |S_hat - S|^2 + (1 - beta) * |S_hat - S_rev|^2 (paper 002 eq. 7;
-  needs clean_rev.scp; beta = 0 is plain denoising, 0.9 with reverberant data)
+A term is called as ``term(out, batch, model)`` with the model's output dict, the batch
+(``lengths`` masks the padding) and the bare model (spectral terms use its STFT when it has
+one, otherwise their ``stft`` option), and returns one value per utterance, shape (batch,).
+``fields`` names the batch fields it reads. Methods combine terms themselves, or the
+top-level config does it for the methods that read it (``supervised``)::
+
+    loss: {name: joint_dereverb, beta: 0.9}            # one term
+    loss: [{name: sisdr, weight: 0.8}, {name: mag_mse, weight: 0.2}]
+
+Registered terms:
+
+- ``mag_mse``: mean (|S_hat| - |S|)^2 over T-F bins (paper 000's supervised baseline)
+- ``complex_mse``: mean |S_hat - S|^2 (paper 002's J_joint, dry target); ``target: clean_rev``
+  gives J_noise (the reverberant target)
+- ``joint_dereverb``: beta * J_joint + (1 - beta) * J_noise (paper 002 eq. 7; beta = 0 is plain
+  denoising, 0.9 with reverberant data; needs clean_rev.scp unless beta = 1)
 - ``sisdr``: negative SI-SDR in dB, zero-mean signals (paper 004's L_SI-SDR)
-Spectral losses use the model's own STFT when it has one, otherwise ``loss_stft``.
+
+A new term is a ``LossTerm`` subclass plus one ``LOSSES.register(name, "module:Class")``.
 """
 import torch
+from torch import nn
 
 from sebench.audio.stft import STFTConfig, stft
 from sebench.errors import ConfigError
+from sebench.utils.registry import Registry
 
-LOSSES = ("mag_mse", "complex_mse", "joint_dereverb", "sisdr")
+LOSSES = Registry("loss", {
+    "mag_mse": "sebench.train.losses:MagMSE",
+    "complex_mse": "sebench.train.losses:ComplexMSE",
+    "joint_dereverb": "sebench.train.losses:JointDereverb",
+    "sisdr": "sebench.train.losses:NegSISDR",
+})
 
 
 def frame_mask(lengths, frames, hop, device):
@@ -25,12 +45,13 @@ def sample_mask(lengths, samples, device):
     return (torch.arange(samples, device=device)[None, :] < lengths[:, None].to(device)).float()
 
 
-def _masked_mean(err, mask):
-    """err (B, F, T), mask (B, T)."""
-    return (err * mask[:, None, :]).sum() / (mask.sum() * err.shape[1]).clamp_min(1)
+def masked_mean_per_utt(err, mask):
+    """err (B, F, T), mask (B, T) -> (B,): each utterance's mean over its valid bins."""
+    return (err * mask[:, None, :]).sum((1, 2)) / (mask.sum(1) * err.shape[1]).clamp_min(1)
 
 
 def neg_sisdr(est, ref, lengths, eps=1e-8):
+    """(B,) negative SI-SDR in dB over each utterance's true length, zero-mean."""
     mask = sample_mask(lengths, est.shape[-1], est.device)
     n = mask.sum(-1, keepdim=True).clamp_min(1)
     est = (est - (est * mask).sum(-1, keepdim=True) / n) * mask
@@ -38,36 +59,97 @@ def neg_sisdr(est, ref, lengths, eps=1e-8):
     scale = (est * ref).sum(-1, keepdim=True) / ((ref ** 2).sum(-1, keepdim=True) + eps)
     target = scale * ref
     ratio = (target ** 2).sum(-1) / (((est - target) ** 2).sum(-1) + eps)
-    return -(10 * torch.log10(ratio + eps)).mean()
+    return -10 * torch.log10(ratio + eps)
 
 
-class SupervisedLoss:
-    def __init__(self, name="mag_mse", beta=0.0, loss_stft=None):
-        if name not in LOSSES:
-            raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}")
-        self.name, self.beta = name, float(beta)
-        self.stft_cfg = STFTConfig(**(loss_stft or {}))
+class LossTerm(nn.Module):
+    fields = ("wav", "clean")
 
-    @property
-    def fields(self):
-        return ("wav", "clean", "clean_rev") if self.name == "joint_dereverb" and self.beta < 1 \
-            else ("wav", "clean")
+    def forward(self, out, batch, model=None):
+        raise NotImplementedError
 
-    def __call__(self, model, out, batch):
-        lengths = batch["lengths"]
-        if self.name == "sisdr":
-            return neg_sisdr(out["wave"], batch["clean"], lengths)
+
+class SpectralTerm(LossTerm):
+    """Spectra of the estimate (the model's ``spec`` output when it has one) and targets."""
+
+    def __init__(self, stft=None):
+        super().__init__()
+        self.stft_cfg = STFTConfig(**(stft or {}))
+
+    def spectra(self, out, batch, model, targets):
         cfg = getattr(model, "stft_cfg", self.stft_cfg)
         est = out.get("spec")
         if est is None:
             est = stft(out["wave"], cfg)
-        clean = stft(batch["clean"], cfg)
-        mask = frame_mask(lengths, est.shape[-1], cfg.hop_length, est.device)
-        if self.name == "mag_mse":
-            return _masked_mean((est.abs() - clean.abs()) ** 2, mask)
-        joint = _masked_mean((est - clean).abs() ** 2, mask)
-        if self.name == "complex_mse" or self.beta >= 1:
+        mask = frame_mask(batch["lengths"], est.shape[-1], cfg.hop_length, est.device)
+        return est, [stft(batch[t], cfg) for t in targets], mask
+
+
+class MagMSE(SpectralTerm):
+    def forward(self, out, batch, model=None):
+        est, (clean,), mask = self.spectra(out, batch, model, ["clean"])
+        return masked_mean_per_utt((est.abs() - clean.abs()) ** 2, mask)
+
+
+class ComplexMSE(SpectralTerm):
+    def __init__(self, target="clean", stft=None):
+        super().__init__(stft)
+        if target not in ("clean", "clean_rev"):
+            raise ConfigError(f"loss complex_mse: target must be clean or clean_rev, got {target!r}")
+        self.target = target
+        self.fields = ("wav", target)
+
+    def forward(self, out, batch, model=None):
+        est, (ref,), mask = self.spectra(out, batch, model, [self.target])
+        return masked_mean_per_utt((est - ref).abs() ** 2, mask)
+
+
+class JointDereverb(SpectralTerm):
+    def __init__(self, beta=0.0, stft=None):
+        super().__init__(stft)
+        self.beta = float(beta)
+        self.fields = ("wav", "clean") if self.beta >= 1 else ("wav", "clean", "clean_rev")
+
+    def forward(self, out, batch, model=None):
+        targets = ["clean"] if self.beta >= 1 else ["clean", "clean_rev"]
+        est, refs, mask = self.spectra(out, batch, model, targets)
+        joint = masked_mean_per_utt((est - refs[0]).abs() ** 2, mask)
+        if self.beta >= 1:
             return joint
-        rev = stft(batch["clean_rev"], cfg)
-        noise_only = _masked_mean((est - rev).abs() ** 2, mask)
-        return self.beta * joint + (1 - self.beta) * noise_only
+        return self.beta * joint + (1 - self.beta) * masked_mean_per_utt((est - refs[1]).abs() ** 2, mask)
+
+
+class NegSISDR(LossTerm):
+    def forward(self, out, batch, model=None):
+        return neg_sisdr(out["wave"], batch["clean"], batch["lengths"])
+
+
+class WeightedSum(LossTerm):
+    """sum_i weight_i * term_i, per utterance; ``terms`` {name: (weight, term)}."""
+
+    def __init__(self, terms):
+        super().__init__()
+        self.weights = {name: float(w) for name, (w, _) in terms.items()}
+        self.terms = nn.ModuleDict({name: t for name, (_, t) in terms.items()})
+        self.fields = tuple(dict.fromkeys(f for t in self.terms.values() for f in t.fields))
+
+    def forward(self, out, batch, model=None):
+        return sum(self.weights[n] * t(out, batch, model) for n, t in self.terms.items())
+
+
+def build_loss(spec, default="mag_mse"):
+    """A term, or a ``WeightedSum`` of several, from ``{name, weight?, ...options}`` or a list."""
+    if not spec:
+        spec = {"name": default}
+    items = [spec] if isinstance(spec, dict) else list(spec)
+    terms = {}
+    for item in items:
+        if not isinstance(item, dict) or "name" not in item:
+            raise ConfigError(f"loss: expected {{name: ..., weight: ...}} entries, got {item!r}")
+        options = {k: v for k, v in item.items() if k not in ("name", "weight")}
+        name = item["name"]
+        key = name if name not in terms else f"{name}_{len(terms)}"
+        terms[key] = (item.get("weight", 1.0), LOSSES.build(name, **options))
+    if len(terms) == 1 and next(iter(terms.values()))[0] == 1.0:
+        return next(iter(terms.values()))[1]
+    return WeightedSum(terms)

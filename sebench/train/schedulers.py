@@ -1,12 +1,15 @@
-"""Learning-rate schedules stepped by the trainer.
+"""Learning-rate schedules (``torch.optim.lr_scheduler``), one per optimiser.
 
 - ``constant``
-- ``plateau``: paper 002's rule: halve (``factor``) after ``patience`` validations without
-  improvement of the validation loss; training stops once the rate falls below ``min_lr``
-- ``step``: multiply by ``gamma`` every ``step_size`` optimiser steps
-- ``warmup_cosine``: linear warm-up over ``warmup`` steps, cosine decay to ``min_lr``
+- ``plateau``: ReduceLROnPlateau on the validation term ``monitor`` (paper 002's rule: halve,
+  ``factor``, after ``patience`` validations without improvement); training stops once the
+  rate falls below ``min_lr``, the one addition to torch's schedulers
+- ``step``: StepLR, multiply by ``gamma`` every ``step_size`` updates of the optimiser
+- ``warmup_cosine``: linear warm-up over ``warmup`` updates (LinearLR), then cosine decay to
+  ``min_lr`` (CosineAnnealingLR) over the remaining updates, chained by SequentialLR
 """
-import math
+import torch
+from torch.optim import lr_scheduler
 
 from sebench.errors import ConfigError
 
@@ -14,55 +17,71 @@ KINDS = ("constant", "plateau", "step", "warmup_cosine")
 
 
 class Scheduler:
+    """Wraps one torch scheduler: ``step()`` after every update of the optimiser,
+    ``validated(value)`` after every validation (True: the rate fell below ``min_lr``)."""
+
     def __init__(self, optimizer, kind="constant", factor=0.5, patience=5, min_lr=0.0,
-                 step_size=1000, gamma=0.5, warmup=0, total_steps=None):
+                 step_size=1000, gamma=0.5, warmup=0, monitor="loss", total_steps=None):
         if kind not in KINDS:
             raise ConfigError(f"scheduler must be one of {', '.join(KINDS)}, got {kind!r}")
-        self.opt, self.kind = optimizer, kind
-        self.factor, self.patience, self.min_lr = float(factor), int(patience), float(min_lr)
-        self.step_size, self.gamma, self.warmup = int(step_size), float(gamma), int(warmup)
-        self.total_steps = total_steps
-        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        self.best, self.bad, self.steps = math.inf, 0, 0
+        self.opt, self.kind, self.monitor = optimizer, kind, monitor
+        self.min_lr = float(min_lr)
+        self.torch = None
+        if kind == "plateau":
+            # torch reduces after `patience` bad validations *beyond* the first; a strict
+            # improvement (threshold 0) resets the count, as in paper 002
+            self.torch = lr_scheduler.ReduceLROnPlateau(optimizer, factor=float(factor),
+                                                        patience=int(patience) - 1, threshold=0.0,
+                                                        eps=0.0)
+        elif kind == "step":
+            self.torch = lr_scheduler.StepLR(optimizer, int(step_size), float(gamma))
+        elif kind == "warmup_cosine":
+            if not total_steps:
+                raise ConfigError("scheduler warmup_cosine needs the number of updates: set "
+                                  "train.max_steps or train.epochs")
+            warmup = int(warmup)
+            cosine = lr_scheduler.CosineAnnealingLR(optimizer, max(1, int(total_steps) - warmup),
+                                                    eta_min=self.min_lr)
+            if warmup > 0:
+                ramp = lr_scheduler.LinearLR(optimizer, 1.0 / (warmup + 1), 1.0, warmup)
+                self.torch = lr_scheduler.SequentialLR(optimizer, [ramp, cosine], [warmup])
+            else:
+                self.torch = cosine
 
     @property
     def lr(self):
         return self.opt.param_groups[0]["lr"]
 
-    def _set(self, scale=None, lrs=None):
-        for i, g in enumerate(self.opt.param_groups):
-            g["lr"] = lrs[i] if lrs is not None else self.base_lrs[i] * scale
-
     def step(self):
-        """After every optimiser step."""
-        self.steps += 1
-        if self.kind == "step":
-            self._set(self.gamma ** (self.steps // self.step_size))
-        elif self.kind == "warmup_cosine":
-            if self.steps < self.warmup:
-                self._set(self.steps / max(1, self.warmup))
-            else:
-                total = max(self.total_steps or self.steps, self.warmup + 1)
-                t = min(1.0, (self.steps - self.warmup) / (total - self.warmup))
-                self._set(lrs=[self.min_lr + (b - self.min_lr) * 0.5 * (1 + math.cos(math.pi * t))
-                               for b in self.base_lrs])
+        """After every update of the optimiser."""
+        if self.kind in ("step", "warmup_cosine"):
+            self.torch.step()
 
-    def validated(self, loss):
-        """After every validation; returns True when training should stop (rate below floor)."""
+    def validated(self, value):
+        """After every validation, with the monitored term; True when training should stop."""
         if self.kind != "plateau":
             return False
-        if loss < self.best:
-            self.best, self.bad = loss, 0
-        else:
-            self.bad += 1
-            if self.bad >= self.patience:
-                self._set(lrs=[g["lr"] * self.factor for g in self.opt.param_groups])
-                self.bad = 0
+        self.torch.step(float(value))
         return self.lr < self.min_lr
 
     def state_dict(self):
-        return {k: getattr(self, k) for k in ("best", "bad", "steps", "base_lrs")}
+        return {"torch": self.torch.state_dict() if self.torch else None,
+                "lrs": [g["lr"] for g in self.opt.param_groups]}
 
     def load_state_dict(self, state):
-        for k, v in state.items():
-            setattr(self, k, v)
+        if self.torch is not None and state.get("torch") is not None:
+            self.torch.load_state_dict(state["torch"])
+        for g, lr in zip(self.opt.param_groups, state.get("lrs", [])):
+            g["lr"] = lr
+
+
+def make_scheduler(optimizer, cfg, total_steps=None):
+    return Scheduler(optimizer, total_steps=total_steps, **cfg)
+
+
+def torch_optimizer(kind):
+    kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "radam": torch.optim.RAdam,
+             "sgd": torch.optim.SGD}
+    if kind not in kinds:
+        raise ConfigError(f"optimizer type must be one of {', '.join(kinds)}, got {kind!r}")
+    return kinds[kind]

@@ -1,20 +1,17 @@
-"""Training-method registry: YAML ``method:`` -> a small module on the shared trainer."""
-import importlib
+"""Training-method registry: YAML ``method:`` -> a small module on the shared trainer
+(the contract is ``sebench/train/methods/base.py``)."""
+from sebench.utils.registry import Registry
 
-from sebench.errors import ConfigError
-
-METHODS = {
+METHODS = Registry("training method", {
     "supervised": "sebench.train.methods.supervised:Supervised",
     "qp": "sebench.train.methods.qp:QualityRegression",
     "deepdream": "sebench.train.methods.deepdream:DeepDream",
     "gan": "sebench.train.methods.gan:MetricGAN",
     "robust_q": "sebench.train.methods.robust_q:RobustQ",
-    "semi": "sebench.train.methods.semi:Semi",
-}
+    "semi": "sebench.train.methods.semi:semi",
+})
 
 
-def method_class(name):
-    if name not in METHODS:
-        raise ConfigError(f"unknown training method {name!r}; known: {', '.join(sorted(METHODS))}")
-    module, cls = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+def build_method(cfg, trainer):
+    """The method object for ``cfg["method"]`` (a class or a factory function)."""
+    return METHODS.get(cfg["method"])(cfg, trainer)

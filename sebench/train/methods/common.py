@@ -7,13 +7,11 @@ from sebench.errors import ConfigError
 
 def load_predictor(path, device="cpu", frozen=True):
     """A trained quality predictor (experiment dir, model dir or zip)."""
-    from sebench.train.export import load_model
+    from sebench.models.store import load_model
     if not path:
         raise ConfigError("this method needs a trained quality predictor: "
                           "method_options.qp=EXP_DIR (from `sebench train-qp`)")
-    q, cfg = load_model(path, device)
-    if cfg.get("kind") != "predictor":
-        raise ConfigError(f"{path}: not a quality predictor (model.yaml has no `kind: predictor`)")
+    q, _ = load_model(path, device, kinds={"predictor"})
     if frozen:
         q.eval()
         for p in q.parameters():
@@ -23,7 +21,7 @@ def load_predictor(path, device="cpu", frozen=True):
 
 def init_from(model, path):
     """Copy weights (and input statistics) of a trained model of the same architecture."""
-    from sebench.train.export import load_model
+    from sebench.models.store import load_model
     trained, _ = load_model(path)
     try:
         model.load_state_dict(trained.state_dict())
@@ -44,6 +42,8 @@ def pad(arrays):
     for i, a in enumerate(arrays):
         out[i, :len(a)] = torch.as_tensor(a)
     return out, torch.tensor([len(a) for a in arrays])
+
+
 
 
 def correlation_summary(pred, true):

@@ -5,18 +5,17 @@ keeps it from erasing speech. Q's own estimate is logged beside the independent 
 """
 import torch
 
-from sebench.quality.labels import LabelScale
 from sebench.train.methods.base import TrainingMethod
 from sebench.train.methods.common import load_predictor
 
 
 class DeepDream(TrainingMethod):
     options = {"qp": None, "target": None, "init_from": None}
-    train_fields = valid_fields = ("wav",)
+    teacher_guided = True
 
     def build_models(self):
         q = load_predictor(self.opts["qp"], frozen=True)
-        self.scale = LabelScale(q.label["norm"], q.label["lo"], q.label["hi"])
+        self.scale = q.scale
         self.target = self.quality_target(self.scale)
         return {"se": self.build_se(), "q": q}
 
@@ -29,14 +28,14 @@ class DeepDream(TrainingMethod):
         return ((score - self.target) ** 2).mean(), score
 
     def train_step(self, batch):
-        self.model("q").eval()
+        self.module("q").eval()
         with self.trainer.autocast():
-            loss, score = self.teacher_loss(self.trainer.models["se"], self.model("q"), batch)
+            loss, score = self.teacher_loss(self.net("se"), self.module("q"), batch)
         self.trainer.optimize("se", loss)
         return {"loss": float(loss.detach()),
                 "teacher": float(self.scale.denormalize(score.detach()).mean())}
 
     @torch.no_grad()
     def valid_step(self, batch):
-        loss, score = self.teacher_loss(self.model("se"), self.model("q"), batch)
+        loss, score = self.teacher_loss(self.module("se"), self.module("q"), batch)
         return {"loss": float(loss), "teacher": float(self.scale.denormalize(score).mean())}

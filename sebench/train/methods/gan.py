@@ -1,6 +1,7 @@
 """MetricGAN-style training (paper 000 §3.2.2): SE and a quality discriminator D alternate.
 
-L_D = E_x[(D(x) - MOS_x)^2 + (D(SE(x)) - MOS_SE(x))^2] with MOS from DNSMOS, recomputed for
+L_D = E_x[(D(x) - MOS_x)^2 + (D(SE(x)) - MOS_SE(x))^2] with MOS from ``label_metric``
+(a DNSMOS score, or ``pesq`` for paired data), recomputed for
 the current SE outputs; L_SE = E[(D(SE(x)) - MOS_max)^2]. D starts from random weights.
 DNSMOS labels are cached by content (unchanged audio is never rescored) and computed in
 worker processes; with ``async_labels`` D trains on a replay buffer of labelled past outputs
@@ -11,9 +12,9 @@ import time
 
 import torch
 
+from sebench.errors import ConfigError
 from sebench.quality import build_predictor
-from sebench.quality.labeller import Labeller
-from sebench.quality.labels import LabelScale
+from sebench.quality.labeller import INTRUSIVE_LABELS, Labeller
 from sebench.simulate.seeding import item_rng
 from sebench.train.methods.base import TrainingMethod
 from sebench.train.methods.common import clips, pad
@@ -22,13 +23,20 @@ D_DEFAULT = {"kind": "predictor", "name": "cnn", "label": {"norm": "linear", "lo
 
 
 class MetricGAN(TrainingMethod):
-    options = {"label": "p808", "label_workers": 1, "async_labels": True, "replay_size": 200,
+    options = {"label_metric": "p808", "label_workers": 1, "async_labels": True, "replay_size": 200,
                "replay_per_step": 4, "order": ["d", "se"], "d_steps": 1, "d_model": None,
                "target": None, "init_from": None, "label_per_step": None}
-    train_fields = valid_fields = ("wav",)
+    teacher_guided = True
 
     def __init__(self, cfg, trainer):
         super().__init__(cfg, trainer)
+        bad = [p for p in self.opts["order"] if p not in ("d", "se")]
+        if bad or not self.opts["order"]:
+            raise ConfigError(f"method_options.order: entries are 'd' and 'se', got "
+                              f"{self.opts['order']!r}")
+        if self.opts["label_metric"] in INTRUSIVE_LABELS:    # e.g. true PESQ: paired data
+            self.streams = {"train": ("wav", "clean")}
+            self.valid_fields = ("wav",)
         self.replay = []          # [(audio array, MOS)] of past SE outputs
         self.labeller = None
         self._draws = 0
@@ -36,9 +44,9 @@ class MetricGAN(TrainingMethod):
     def build_models(self):
         se = self.build_se()
         d = build_predictor(self.opts["d_model"] or D_DEFAULT)
-        self.scale = LabelScale(d.label["norm"], d.label["lo"], d.label["hi"])
+        self.scale = d.scale
         self.target = self.quality_target(self.scale)
-        self.labeller = Labeller(self.opts["label"], self.opts["label_workers"], se.fs)
+        self.labeller = Labeller(self.opts["label_metric"], self.opts["label_workers"], se.fs)
         return {"se": se, "d": d}
 
     def optimizers(self):
@@ -48,18 +56,20 @@ class MetricGAN(TrainingMethod):
         self.init_normalization(train_set)
 
     def _d_step(self, batch, timing):
-        se, d = self.model("se"), self.trainer.models["d"]
+        se, d = self.module("se"), self.net("d")
         with torch.no_grad():
             enhanced = clips(se(batch["wav"])["wave"], batch["lengths"])
         noisy = clips(batch["wav"], batch["lengths"])
+        refs = clips(batch["clean"], batch["lengths"]) if self.labeller.intrusive else None
         t0 = time.perf_counter()
         n_new = self.opts["label_per_step"] or len(enhanced)
-        mos_x = self.labeller.label_now(noisy)           # cached: each input scored once
+        new_refs = refs[:n_new] if refs else None
+        mos_x = self.labeller.label_now(noisy, refs)     # cached: each input scored once
         if self.opts["async_labels"]:
-            self.labeller.submit(enhanced[:n_new], enhanced[:n_new])
+            self.labeller.submit(enhanced[:n_new], enhanced[:n_new], new_refs)
             fresh = self.labeller.collect(wait=not self.replay)   # the very first step waits
         else:
-            fresh = list(zip(enhanced[:n_new], self.labeller.label_now(enhanced[:n_new])))
+            fresh = list(zip(enhanced[:n_new], self.labeller.label_now(enhanced[:n_new], new_refs)))
         timing["label"] += time.perf_counter() - t0
         self.replay = (self.replay + [(a, s) for a, s in fresh if s == s])[-int(self.opts["replay_size"]):]
         rng = item_rng(self.cfg["seed"], self._draws, "replay")
@@ -80,12 +90,12 @@ class MetricGAN(TrainingMethod):
 
     def _se_step(self, batch, timing):
         t0 = time.perf_counter()
-        d = self.model("d")
+        d = self.module("d")
         for p in d.parameters():
             p.requires_grad_(False)
         try:
             with self.trainer.autocast():
-                out = self.trainer.models["se"](batch["wav"])
+                out = self.net("se")(batch["wav"])
                 score = d(out["wave"], batch["lengths"])
                 loss = ((score - self.target) ** 2).mean()
             self.trainer.optimize("se", loss)
@@ -102,17 +112,15 @@ class MetricGAN(TrainingMethod):
             if phase == "d":
                 for _ in range(int(self.opts["d_steps"])):
                     out["d_loss"], out["replay_mos"] = self._d_step(batch, timing)
-            elif phase == "se":
-                out["loss"], out["teacher"] = self._se_step(batch, timing)
             else:
-                raise ValueError(f"gan order entries are 'd' and 'se', got {phase!r}")
+                out["loss"], out["teacher"] = self._se_step(batch, timing)
         out.update({f"time_{k}": v for k, v in timing.items()})
         return out
 
     @torch.no_grad()
     def valid_step(self, batch):
-        out = self.model("se")(batch["wav"])
-        score = self.model("d")(out["wave"], batch["lengths"])
+        out = self.module("se")(batch["wav"])
+        score = self.module("d")(out["wave"], batch["lengths"])
         return {"loss": float(((score - self.target) ** 2).mean()),
                 "teacher": float(self.scale.denormalize(score).mean())}
 

@@ -1,17 +1,19 @@
-"""Supervised training on paired (noisy, clean) data with a spectral or SI-SDR loss."""
+"""Supervised training on paired (noisy, clean) data with the configured loss terms
+(``loss:`` section; ``mag_mse`` by default, see ``sebench/train/losses.py``)."""
 import torch
 
-from sebench.train.losses import SupervisedLoss
+from sebench.train.losses import build_loss
 from sebench.train.methods.base import TrainingMethod
 
 
 class Supervised(TrainingMethod):
+    reads_loss = True
+
     def __init__(self, cfg, trainer):
         super().__init__(cfg, trainer)
-        loss_cfg = cfg.get("loss") or {}
-        self.loss = SupervisedLoss(loss_cfg.get("name", "mag_mse"), loss_cfg.get("beta", 0.0),
-                                   loss_cfg.get("stft"))
-        self.train_fields = self.valid_fields = self.loss.fields
+        self.loss = build_loss(cfg.get("loss"))
+        self.streams = {"train": self.loss.fields}
+        self.valid_fields = self.loss.fields
 
     def build_models(self):
         return {"se": self.build_se()}
@@ -20,14 +22,13 @@ class Supervised(TrainingMethod):
         self.init_normalization(train_set)
 
     def train_step(self, batch):
-        se = self.trainer.models["se"]
         with self.trainer.autocast():
-            out = se(batch["wav"])
-            loss = self.loss(self.model("se"), out, batch)
+            out = self.net("se")(batch["wav"])
+            loss = self.loss(out, batch, self.module("se")).mean()
         self.trainer.optimize("se", loss)
         return {"loss": float(loss.detach())}
 
     @torch.no_grad()
     def valid_step(self, batch):
-        out = self.model("se")(batch["wav"])
-        return {"loss": float(self.loss(self.model("se"), out, batch))}
+        out = self.module("se")(batch["wav"])
+        return {"loss": float(self.loss(out, batch, self.module("se")).mean())}

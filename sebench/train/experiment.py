@@ -1,0 +1,36 @@
+"""One experiment dir: run, resume, or skip a finished training (`sebench train`, `train-qp`)."""
+import os
+import shutil
+
+from sebench import config as cfgmod
+from sebench.utils.fileio import atomic_write_text
+from sebench.utils.log import get_logger
+
+log = get_logger("sebench.train")
+
+
+def train_experiment(cfg, exp, train_dirs, valid_dir, device=None, force=False, command=None):
+    """Train (or resume after a kill, or skip when ``exp/.done`` exists unless ``force``);
+    writes the resolved config (with ``command``) beside the results. Returns 0."""
+    import torch
+
+    from sebench.train.trainer import Trainer
+
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    done = os.path.join(exp, ".done")
+    if os.path.isfile(done) and not force:
+        log.info("%s already finished (model in %s/model); --force retrains", exp, exp)
+        return 0
+    if force and os.path.isdir(exp) and main_rank:
+        shutil.rmtree(exp)
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    os.makedirs(exp, exist_ok=True)
+    if main_rank:
+        cfgmod.save_config(cfg, os.path.join(exp, "config.yaml"), command=command)
+    state = Trainer(cfg, exp, train_dirs, valid_dir, device).run()
+    if main_rank:
+        atomic_write_text(done, f"step {state['step']}\n")
+        log.info("finished at step %d (epoch %d); best %s at step %s", state["step"],
+                 state["epoch"], state["best"], state["best_step"])
+    return 0
