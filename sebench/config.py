@@ -114,6 +114,8 @@ def _coerce(key, default, value):
             return str(value)
         raise ConfigError(f"option {key}: expected text, got {value!r}")
     if isinstance(default, (list, tuple)):
+        if isinstance(value, str) and default and all(isinstance(v, str) for v in default):
+            value = [value]             # one text for a list of texts (`--train.best_by X`)
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"option {key}: expected a list, got {value!r}")
         kinds = {type(v) for v in default}

@@ -124,7 +124,7 @@ def register():
 
 
 def make_data(root, seed=0):
-    """paired (12 utts, wav+clean), unpaired (10 utts), valid (4 utts): 0.05 s each."""
+    """paired (12 utts, wav+clean), unpaired (10 utts), valid (4 utts): 0.11 s each."""
     import soundfile as sf
     rng = np.random.default_rng(seed)
     dirs = {}
@@ -133,8 +133,8 @@ def make_data(root, seed=0):
         folder = Path(root) / name
         scps = {f: {} for f in fields}
         for i in range(count):
-            clean = (0.3 * rng.standard_normal(800)).astype(np.float32)
-            audio = {"clean": clean, "wav": clean + (0.1 * rng.standard_normal(800)).astype(np.float32)}
+            clean = (0.3 * rng.standard_normal(1760)).astype(np.float32)
+            audio = {"clean": clean, "wav": clean + (0.1 * rng.standard_normal(1760)).astype(np.float32)}
             for f in fields:
                 path = folder / "audio" / f"{f}_{i:02d}.wav"
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ def make_data(root, seed=0):
 
 
 def config(**sections):
-    """The trainer config of a fake run: SGD, no clipping, whole 0.05 s utterances."""
+    """The trainer config of a fake run: SGD, no clipping, whole 0.11 s utterances."""
     from sebench.config import merge
     from sebench.train.config import DEFAULTS
     base = {"method": "fake2", "model": {"name": "fake_linear", "fs": 16000},

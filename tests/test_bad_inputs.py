@@ -4,6 +4,7 @@ Fast regression tests, one or more per item; `tests/bad_input_matrix.py` runs th
 matrix of bad inputs x commands and prints the table.
 """
 import errno
+import io
 import os
 import shlex
 import shutil
@@ -127,7 +128,7 @@ def test_too_short_files_fail_alone(trained_exp, tmp_path):
 
 # -- train-qp: long files are cropped (training) and scored in windows (validation) ---------
 def test_predictor_memory_bounded_by_crop_and_windows(tmp_path):
-    from sebench.cli.train_qp import _defaults
+    from sebench.train.config import qp_defaults as _defaults
     from sebench.quality import build_predictor
     from sebench.quality.windows import score_in_windows, window_starts
     from sebench.train.data import AudioDataset, train_crop_seconds
@@ -209,13 +210,15 @@ def test_library_write_errors_name_path_and_cause(tmp_path, monkeypatch):
     from sebench.audio.io import write
     from sebench.utils.fileio import atomic_path, atomic_write_text
 
-    def broken_write(self, data):
-        raise sf.LibsndfileError(2)                    # libsndfile's "System error." on ENOSPC
-    monkeypatch.setattr(sf.SoundFile, "write", broken_write)
-    monkeypatch.setattr(os, "statvfs", _statvfs_full(os.statvfs))
-    with pytest.raises(OutputError, match=r"cannot write .*a\.wav: No space left on device") as e:
-        write(tmp_path / "a.wav", tone(0.1), 16000)
-    assert e.value.stops_batch and os.listdir(tmp_path) == []
+    class FullDisk(io.BytesIO):                        # the encoded bytes do not fit
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    with monkeypatch.context() as m:
+        m.setattr("sebench.audio.io.open", lambda *a, **k: FullDisk(), raising=False)
+        for subtype in ("PCM_16", "FLOAT"):             # the wave-module and libsndfile encoders
+            with pytest.raises(OutputError, match=r"a\.wav: No space left on device") as e:
+                write(tmp_path / "a.wav", tone(0.1), 16000, subtype=subtype)
+            assert e.value.stops_batch and os.listdir(tmp_path) == []
 
     def enospc(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -99,7 +99,8 @@ def test_checked_values_pass_and_convert(tmp_path):
 @pytest.mark.timeout(60)
 def test_every_shipped_config_passes_its_commands_checks():
     """conf/ and the recipes' YAMLs resolve against their command's defaults and rules."""
-    from sebench.cli import rir, simulate, synth_corpus, train
+    from sebench.cli import rir, simulate, synth_corpus
+    from sebench.train import config as train
     from tests.conftest import REPO
     kinds = {"train": (train.DEFAULTS, train.CHECKS),
              "simulate": (simulate._defaults(), simulate.CHECKS),

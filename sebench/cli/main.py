@@ -90,6 +90,8 @@ def main(argv=None):
         if debug:
             raise
         _error_line(f"sebench {name}: error: {e}")
+        if getattr(e, "details", None):     # e.g. the expected tree of a corpus root
+            sys.stderr.write(e.details.rstrip("\n") + "\n")
         return 1
     except KeyboardInterrupt:
         _error_line(f"sebench {name}: interrupted")

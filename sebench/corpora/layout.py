@@ -19,8 +19,9 @@ class LayoutError(SebenchError):
 
     def __init__(self, corpus, root, problem, tree):
         self.corpus, self.root, self.problem, self.tree = corpus, str(root), problem, tree
-        super().__init__(f"{root}: {problem}\nexpected layout of the {corpus} root:\n"
-                         f"{tree.rstrip()}")
+        super().__init__(f"{root}: {problem}")
+        # printed after the one-line error by the CLI (SebenchError.details)
+        self.details = f"expected layout of the {corpus} root:\n{tree.rstrip()}"
 
 
 def check_root(corpus, root, tree):

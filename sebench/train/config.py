@@ -42,7 +42,7 @@ DEFAULTS = {
                   "monitor": "loss"},
     "train": {"epochs": 10, "max_steps": None, "accum_grad": 1, "grad_clip": 5.0, "amp": True,
               "log_every": 10, "valid_every": None, "checkpoint_every": 100,
-              "keep_checkpoints": 2, "early_stop_patience": None, "best_by": "valid_loss",
+              "keep_checkpoints": 2, "early_stop_patience": None, "best_by": ["valid_loss"],
               "best_mode": "min", "average_nbest": 1, "valid_metrics": "",
               "valid_metric_utts": 8},
 }
