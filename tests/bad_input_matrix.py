@@ -82,7 +82,7 @@ class Matrix:
         self.sebench("train", "--train", base["data"], "--model-config",
                      REPO / "conf/models/cnn_blstm_tiny.yaml", "--exp", self.model,
                      "--train.max_steps", 1, "--train.epochs", 0, "--data.batch_size", 2,
-                     check=True)
+                     "--optim.se.lr", 1e-3, check=True)
 
     @staticmethod
     def _write(path, audio):
@@ -182,12 +182,12 @@ class Matrix:
             p = self.sebench("train", "--train", data, "--valid", data, "--model-config",
                              REPO / "conf/models/cnn_blstm_tiny.yaml", "--exp", out,
                              "--train.epochs", 2, "--data.batch_size", 2, "--data.segment", 0.5,
-                             disk=disk, mount=mount)
+                             "--optim.se.lr", 1e-3, disk=disk, mount=mount)
             return self._summary(p, lambda: "trained" + self._leftovers(out))
         if command == "train-qp":
             p = self.sebench("train-qp", "--train", data, "--valid", data, "--qp-config",
                              REPO / "conf/qp/cnn_tiny.yaml", "--exp", out, "--train.epochs", 2,
-                             "--data.batch_size", 2, disk=disk, mount=mount)
+                             "--data.batch_size", 2, "--optim.q.lr", 1e-3, disk=disk, mount=mount)
             return self._summary(p, lambda: "trained" + self._leftovers(out))
         if command == "simulate":
             p = self.sebench("simulate", "--clean", data, "--noise", self.noise, "--out", out,
