@@ -65,7 +65,7 @@ def test_iub_recipe_smoke(tmp_path):
     five = run_recipe(IUB, tmp_path / "five", "--stop_stage", 1, IUB=str(root5))
     assert five.returncode == 0, five.stderr[-2000:]
     mos5 = read_kv(tmp_path / "five" / "data" / "local" / "train" / "utt2mos")
-    assert {k: float(v) for k, v in mos5.items()} == pytest.approx(mos, abs=1e-3)
+    assert {k: float(v) for k, v in mos5.items()} == pytest.approx(mos, abs=0.006)   # CSV rounding
 
 
 @pytest.mark.timeout(120)
@@ -83,7 +83,7 @@ def test_iub_recipe_wrong_root_prints_the_tree(tmp_path):
 def test_vox2_recipe_smoke(tmp_path):
     vox2 = make_vox2_tree(tmp_path / "vox2")
     dns = make_dns_tree(tmp_path / "dns")
-    done = run_recipe(VOX2, tmp_path, "--systems", "deepdream", VOX2=str(vox2), DNS=str(dns),
+    done = run_recipe(VOX2, tmp_path, "--systems", "noisy,deepdream", VOX2=str(vox2), DNS=str(dns),
                       VBD_SUPERVISED=str(tmp_path / "no_vbd"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "system 'semi' needs egs/vbd/se1's" in done.stderr     # said up front
