@@ -120,7 +120,7 @@ def test_vox2_recipe_smoke(tmp_path):
 
 
 @pytest.mark.timeout(120)
-def test_vox2_semi_without_the_vbd_model_and_missing_roots(tmp_path):
+def test_vox2_says_when_semis_vbd_model_is_missing(tmp_path):
     # semi's starting point comes from $VBD_SUPERVISED; run.sh says when it is missing
     said = run_recipe(VOX2, tmp_path, "--systems", "semi", "--stop_stage", 0,
                       VBD_SUPERVISED=str(tmp_path / "nowhere"))
@@ -128,7 +128,10 @@ def test_vox2_semi_without_the_vbd_model_and_missing_roots(tmp_path):
     assert f"no supervised model at VBD_SUPERVISED={tmp_path / 'nowhere'}" in said.stderr
     plan = (tmp_path / "exp" / "plan" / "train.tsv").read_text()
     assert f"--method_options.init_from {tmp_path / 'nowhere'}" in plan
-    # no roots: stage 1 stops with the expected tree
+
+
+@pytest.mark.timeout(120)
+def test_vox2_without_roots_stops_at_stage_1_with_the_tree(tmp_path):
     failed = run_recipe(VOX2, tmp_path, "--stop_stage", 1, VOX2="", DNS="")
     assert failed.returncode != 0
     assert "VOX2 is not set" in failed.stderr and "dev/" in failed.stderr
