@@ -11,13 +11,14 @@ PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed-torch$(TORCH_VERSION)
 
-.PHONY: install test test-fast lint demo clean-venv help
+.PHONY: install test test-fast lint demo clean-venv help distillmos
 
 help:
 	@echo "make install    create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
 	@echo "make test       install if needed, then lint and run the whole test suite"
 	@echo "make test-fast  the unit tier only (tests not marked slow), under a minute"
 	@echo "make demo       install if needed, then run the mini recipe end to end"
+	@echo "make distillmos the optional Distill-MOS predictor (without its torchaudio requirement)"
 
 install: $(STAMP)
 
@@ -55,6 +56,14 @@ demo: install
 	cd egs/mini/se1 && ./run.sh
 	@cat egs/mini/se1/exp/RESULTS.md
 	@echo "Results: egs/mini/se1/exp/RESULTS.md (learning curves and per-utterance scores beside it)"
+
+# Distill-MOS (optional differentiable teacher, sebench/quality/distillmos.py): its packages
+# declare torchaudio (and transformers), which the model code never uses and which has no
+# build for the pinned CPU torch, so they are installed without their dependencies (an
+# extra in setup.cfg would make pip resolve them). torch, numpy and soundfile are there.
+distillmos: install
+	$(PIP) install -q --no-deps "distillmos==0.9.1" "xls-r-sqa==0.1.0" -c $(VENV)/constraints.txt
+	@$(PY) -c "from sebench.quality import build_predictor; build_predictor({'name': 'distillmos'})"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,7 +12,8 @@ sebench data split data/train 8 --per-spk
 sebench data info data/test
 sebench data format data/local/train data/train --fs 16000 --nj 8 --cmd run.pl
 sebench data format data/local/vox2_dev data/vox2_dev --audio-format flac   # .m4a via PyAV
-sebench data format data/local/test data/test --derive-noise      # noise.scp = wav - clean"""
+sebench data format data/local/test data/test --derive-noise      # noise.scp = wav - clean
+sebench data curate data/train data/train_curated --config conf/curate.yaml --report exp/curation.md"""
 
 
 def build_parser(prog):
@@ -87,6 +88,19 @@ def build_parser(prog):
     from sebench.jobs.shards import add_job_options
     add_job_options(p)
     add_config_options(p)
+
+    p = sub.add_parser("curate", help="keep the utterances whose labels (DNSMOS, active-speech "
+                                      "ratio) clear thresholds; report the hours each keeps")
+    p.description = (
+        "Copy the utterances of SRC whose labels reach every minimum of `keep` to DST and "
+        "report the hours each threshold of `grid` keeps on its own. Labels are utt2<name> "
+        "files (e.g. dnsmos_ovrl, dnsmos_p808 from `sebench label --source dnsmos`) and "
+        "active_ratio, the P.56 active-speech share, computed once into SRC/utt2active_ratio. "
+        "Config keys: keep {label: minimum}, grid {label: [minimum, ...]}.")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--report", help="write the hours table (Markdown) here too")
+    add_config_options(p)
     return parser
 
 
@@ -102,9 +116,23 @@ def _format(args, rest):
     return 0
 
 
+def _curate(args, rest):
+    from sebench.data.curate import DEFAULTS, curate, format_report
+    from sebench.utils.fileio import atomic_write_text
+
+    cfg = resolve_config(DEFAULTS, args, rest, [])
+    report = format_report(args.src, curate(args.src, args.dst, cfg))
+    if args.report:
+        atomic_write_text(args.report, report)
+    print(report, end="")
+    return 0
+
+
 def run(args, rest):
     if args.action == "format":
         return _format(args, rest)
+    if args.action == "curate":
+        return _curate(args, rest)
     no_extra_args(rest)
     from sebench.data import ops
     from sebench.data.datadir import read_list

@@ -28,7 +28,8 @@ def build_parser(prog):
     p.add_argument("--score-column", default="mos")
     p.add_argument("--scale", nargs=2, type=float, default=(0.0, 100.0), metavar=("LO", "HI"),
                    help="--source csv: rating scale mapped linearly onto MOS 1-5 (IUB: 0 100)")
-    p.add_argument("--qp", help="--source qp: trained predictor (experiment dir or zip)")
+    p.add_argument("--qp", help="--source qp: trained predictor (experiment dir or zip), or "
+                                "distillmos (optional package: utt2distillmos_pred)")
     p.add_argument("--name", help="label name (file utt2NAME); defaults per source")
     p.add_argument("--short-clips", choices=("reference", "first_window"), default="reference",
                    help="DNSMOS on clips under 9.01 s: every window of the tiled clip (as the "
@@ -106,10 +107,10 @@ def run(args, rest):
         written[args.name or "mos"] = {k: f"{v:.4f}" for k, v in mos.items() if k in keys}
     else:
         from sebench.quality.predict import predict
-        from sebench.models.store import load_model
+        from sebench.train.methods.common import load_predictor
         if not args.qp:
             raise SebenchError("--source qp needs --qp EXP_DIR")
-        q, _ = load_model(args.qp, kinds={"predictor"})
+        q = load_predictor(args.qp)
         name = args.name or f"{q.label['name']}_pred"
         written[name] = {k: f"{v:.4f}" for k, v in predict(q, args.data).items()}
     for name, values in written.items():

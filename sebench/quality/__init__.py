@@ -10,7 +10,11 @@ PREDICTORS = Registry("quality predictor", {
     "blstm": "sebench.quality.predictors:BLSTMQ",
     "cnn_blstm": "sebench.quality.predictors:CNNBLSTMQ",
     "pesqnet": "sebench.quality.pesqnet:PESQNet",
+    "distillmos": "sebench.quality.distillmos:DistillMOSQ",    # optional: make distillmos
 })
+#: predictors whose weights ship with their package: a name stands for a trained model
+#: wherever a predictor path is asked for (method_options.qp, label --qp)
+PRETRAINED = ("distillmos",)
 
 
 def build_predictor(cfg):

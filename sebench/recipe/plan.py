@@ -66,6 +66,11 @@ class Context:
                 return self.exp_dir(arg)
             if key == "conf" and arg:
                 return self.conf_file(arg, where)
+            if key == "env" and arg:
+                if not os.environ.get(arg):
+                    raise ConfigError(f"{where}: {{env:{arg}}}: environment variable {arg} is "
+                                      "not set (the recipe's run.sh says what it should name)")
+                return os.environ[arg]
             if key == "self" and system:
                 return self.exp_dir(system)
             if key == "set" and set_name:

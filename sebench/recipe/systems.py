@@ -37,7 +37,9 @@ A system's keys:
 
 Strings may use ``{data}``, ``{exp}``, ``{seed}``, ``{self}`` (this system's experiment
 dir), ``{exp:NAME}`` (another system's experiment dir, which makes it a dependency),
-``{conf:FILE}`` (a file of the effective config dir) and, in ``enhance``, ``{set}``. A set name
+``{conf:FILE}`` (a file of the effective config dir), ``{env:NAME}`` (an environment variable,
+e.g. another recipe's model that run.sh exports; unset is an error when the system is
+selected) and, in ``enhance``, ``{set}``. A set name
 without ``/`` means ``DATA/<name>``; a relative path with ``/`` is below ``DATA`` too.
 """
 import re
@@ -121,7 +123,7 @@ def _system(name, spec, where):
     system.enhance = enhance
     for text in system.strings():
         for key, arg in PLACEHOLDER.findall(text):
-            if (key not in SIMPLE_PLACEHOLDERS or arg) and not (key in ("exp", "conf") and arg):
+            if (key not in SIMPLE_PLACEHOLDERS or arg) and not (key in ("exp", "conf", "env") and arg):
                 raise ConfigError(f"{where}: unknown placeholder {{{key}{':' + arg if arg else ''}}}"
                                   f" in {text!r}")
     return system

@@ -82,7 +82,9 @@ def accuracy_files(spec):
     return [(name or os.path.dirname(path), path)]
 
 
-def accuracy_table(policy, specs):
+def accuracy_table(policy, specs, out=None):
+    """LCC/SRCC/MSE/MAE per predictor, then the scatter plots written beside each
+    accuracy.json (linked relative to ``out``, the RESULTS.md)."""
     rows = [pair for spec in specs for pair in accuracy_files(spec)]
     if not rows:
         return []
@@ -92,7 +94,14 @@ def accuracy_table(policy, specs):
         acc = _read_json(path)
         lines.append(f"| {policy.display(name)} | {acc['n']} | {acc['lcc']:.3f} | "
                      f"{acc['srcc']:.3f} | {acc['mse']:.3f} | {acc['mae']:.3f} |")
-    return lines + [""]
+    lines.append("")
+    base = os.path.dirname(os.path.abspath(out)) if out else None
+    for name, path in rows:
+        scatter = os.path.join(os.path.dirname(os.path.abspath(path)), "scatter.png")
+        if base and os.path.isfile(scatter):
+            rel = os.path.relpath(scatter, base)
+            lines += [f"### {policy.display(name)}", "", f"![{rel}]({rel})", ""]
+    return lines
 
 
 def curves_section(curves, out):
@@ -120,7 +129,7 @@ def write_results(policy, scores, systems, out, qp=(), curves=()):
               f"`{scores}/<system>/<set>/`. DNSMOS: P.808 and P.835 (calibrated) ONNX models "
               "from the speechmos wheel; PESQ-WB: ITU P.862.2 via `pesq`; SI-SDR zero-mean.", ""]
     lines += significance_table(policy, scores, systems)
-    lines += accuracy_table(policy, qp)
+    lines += accuracy_table(policy, qp, out)
     lines += curves_section(curves, out)
     prov = provenance()
     lines += [f"_sebench {prov['sebench']}, git {prov['git_commit']}_", ""]

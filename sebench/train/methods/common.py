@@ -6,12 +6,17 @@ from sebench.errors import ConfigError
 
 
 def load_predictor(path, device="cpu", frozen=True):
-    """A trained quality predictor (experiment dir, model dir or zip)."""
+    """A trained quality predictor (experiment dir, model dir or zip), or the name of one
+    whose weights ship with its package (``sebench.quality.PRETRAINED``: distillmos)."""
     from sebench.models.store import load_model
+    from sebench.quality import PRETRAINED, build_predictor
     if not path:
         raise ConfigError("this method needs a trained quality predictor: "
                           "method_options.qp=EXP_DIR (from `sebench train-qp`)")
-    q, _ = load_model(path, device, kinds={"predictor"})
+    if str(path) in PRETRAINED:
+        q = build_predictor({"name": str(path)}).to(device).eval()
+    else:
+        q, _ = load_model(path, device, kinds={"predictor"})
     if frozen:
         q.eval()
         for p in q.parameters():
