@@ -79,8 +79,8 @@ class CleanAutoencoder(TrainingMethod):
     def losses(self, net, batch):
         model = self.module("cae")
         mag, _ = model.magnitude(batch["wav"])
-        out = dict(net(mag), mag=mag, mask=frame_mask(batch["lengths"], mag.shape[-1],
-                                                      model.stft_cfg.hop_length, mag.device))
+        mask = frame_mask(batch["lengths"], mag.shape[-1], model.stft_cfg.hop_length, mag.device)
+        out = dict(net(mag, mask), mag=mag, mask=mask)
         recon, kl = self.recon(out).mean(), self.kl(out).mean()
         return recon + self.opts["kl_weight"] * kl, {"recon": float(recon), "kl": float(kl)}
 
