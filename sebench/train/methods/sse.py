@@ -82,7 +82,7 @@ class CleanAutoencoder(TrainingMethod):
         mask = frame_mask(batch["lengths"], mag.shape[-1], model.stft_cfg.hop_length, mag.device)
         out = dict(net(mag, mask), mag=mag, mask=mask)
         recon, kl = self.recon(out).mean(), self.kl(out).mean()
-        return recon + self.opts["kl_weight"] * kl, {"recon": float(recon), "kl": float(kl)}
+        return recon + self.opts["kl_weight"] * kl, {"recon": float(recon.detach()), "kl": float(kl.detach())}
 
     def train_step(self, batch):
         loss, terms = self.losses(self.net("cae"), batch)
@@ -150,8 +150,8 @@ class MixtureAutoencoder(TrainingMethod):
         recon, cycle, kl = self.recon(out), self.cycle(out), self.kl(out)
         per_utt = (1 - noise) * (recon + cycle) + noise * self.noise(out) \
             + self.opts["kl_weight"] * kl
-        terms = {"recon": float(recon.mean()), "cycle": float(cycle.mean()),
-                 "kl": float(kl.mean()), "noise_clips": float(noise.mean())}
+        terms = {"recon": float(recon.detach().mean()), "cycle": float(cycle.detach().mean()),
+                 "kl": float(kl.detach().mean()), "noise_clips": float(noise.mean())}
         return per_utt.mean(), terms
 
     def _detected(self, wave, lengths):
