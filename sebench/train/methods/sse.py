@@ -23,7 +23,7 @@ import torch
 
 from sebench.errors import ConfigError
 from sebench.models.spec_vae import SpecVAE, enhance_spectrogram
-from sebench.train.losses import LOSSES, frame_mask
+from sebench.train.losses import LOSSES, frame_mask, sample_mask
 from sebench.train.methods.base import Export, TrainingMethod
 
 
@@ -42,8 +42,7 @@ def vae_config(cfg):
 
 def noise_only(wave, lengths, threshold_db):
     """(B,) bool: clips whose mean power over their true length is below ``threshold_db`` dBFS."""
-    valid = (torch.arange(wave.shape[-1], device=wave.device)[None, :]
-             < lengths[:, None].to(wave.device)).to(wave.dtype)
+    valid = sample_mask(lengths, wave.shape[-1], wave.device).to(wave.dtype)
     power = (wave ** 2 * valid).sum(-1) / valid.sum(-1).clamp_min(1)
     return 10 * torch.log10(power + 1e-12) < float(threshold_db)
 
