@@ -35,8 +35,12 @@ def test_daps_recipe_smoke(tmp_path):
     assert not (tmp_path / "exp" / ".stage1.done").exists()
     proc = run_recipe(tmp_path, DAPS=str(daps), NOISE=str(tmp_path / "street"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    check_outputs(tmp_path)
+
+
+def check_outputs(tmp_path):
     exp, data = tmp_path / "exp", tmp_path / "data"
-    for n in range(1, 10):
+    for n in (1, 2, 3, 6, 7, 8, 9, 10):       # nothing to label (4) and no predictor (5)
         assert (exp / f".stage{n}.done").is_file(), n
     # the three segments are disjoint in speakers and scripts
     segs = {}
