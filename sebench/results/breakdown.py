@@ -10,17 +10,14 @@ from sebench.errors import SebenchError
 
 def utterance_groups(data_dir, fields):
     """{key: group} from ``utt2<field>`` files of a data dir, values joined with '_'."""
-    groups = {}
+    from sebench.data.datadir import read_kv
+    tables = []
     for field in fields:
         path = os.path.join(data_dir, f"utt2{field}")
         if not os.path.isfile(path):
             raise SebenchError(f"{path}: missing (eval.yaml breakdown by {field})")
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                key, _, value = line.strip().partition(" ")
-                if key:
-                    groups[key] = f"{groups[key]}_{value}" if key in groups else value
-    return groups
+        tables.append(read_kv(path))
+    return {key: "_".join(t.get(key, "?") for t in tables) for key in tables[0]}
 
 
 def per_utterance(score_dir):
