@@ -28,6 +28,7 @@ def build_parser(prog):
                                                 "(missing files are skipped)")
     p.add_argument("--title", help="title (default: the policy's, else 'Results')")
     p.add_argument("--note", help="a paragraph under the title (default: the policy's)")
+    p.add_argument("--data", help="the data dirs (data/<set>), for sets with a `breakdown:`")
     p.add_argument("--out", required=True, help="RESULTS.md to write")
     return p
 
@@ -48,6 +49,6 @@ def run(args, rest):
         policy.note = args.note
     systems = [s for s in args.systems.split(",") if s]
     write_results(policy, args.scores, systems, args.out, qp=args.qp,
-                  curves=[c for c in args.curves.split(",") if c])
+                  curves=[c for c in args.curves.split(",") if c], data=args.data)
     print(args.out)
     return 0

@@ -8,7 +8,9 @@ Spec syntax: ``KIND:SOURCE[,key=value]...``; a bare path means ``model:PATH``.
   Algorithm 1 with a (robust) quality predictor alone, optionally after another model
 - ``composite:NAME,PART=PATH,...``: ``COMPOSITES[NAME]`` around trained models (e.g. paper
   003's D_c(E_m(.)) from two experiments)
-- ``classical:NAME[,key=value]...``: a weightless enhancer of ``CLASSICAL`` (no model dir)
+- ``classical:NAME[,key=value]...``: a weightless enhancer of ``CLASSICAL`` (no model dir);
+  ``classical:FILE.yaml[,key=value]...`` reads ``{name: NAME, ...options}`` from a preset
+  (e.g. ``classical:conf/enhance/specsub.yaml,over_subtraction=3``)
 
 Values are read as YAML scalars (``steps=20`` is an int). Every builder returns an
 ``nn.Module`` with ``fs`` whose forward maps ``(batch, samples)`` to ``{"wave": ...}``.
@@ -73,7 +75,8 @@ def check_enhancer(spec):
         paths = list(spec.values())
     elif kind == "classical":
         from sebench.models.classical import CLASSICAL
-        check_kwargs(CLASSICAL.get(source), spec, f"classical enhancer {source}")
+        name, options = classical_options(source, spec)
+        check_kwargs(CLASSICAL.get(name), options, f"classical enhancer {name}")
         paths = []
     else:
         check_kwargs(builder, dict(spec, source=source, device="cpu"), f"enhancer {kind}")
@@ -108,6 +111,19 @@ def composite_enhancer(source, device, **parts):
     return COMPOSITES.build(source, parts=built).to(device).eval()
 
 
+def classical_options(source, options):
+    """(name, options) of ``classical:NAME`` or ``classical:FILE.yaml`` (its ``name`` and
+    options, with ``options`` from the spec string winning)."""
+    if not source.endswith((".yaml", ".yml")):
+        return source, dict(options)
+    from sebench.config import load_yaml
+    preset = {k: v for k, v in load_yaml(source).items() if k != "kind"}
+    if "name" not in preset:
+        raise ConfigError(f"{source}: no `name:` (the classical enhancer, e.g. specsub)")
+    return preset.pop("name"), dict(preset, **options)
+
+
 def classical_enhancer(source, device, **options):
     from sebench.models.classical import CLASSICAL
-    return CLASSICAL.build(source, **options).to(device).eval()
+    name, options = classical_options(source, options)
+    return CLASSICAL.build(name, **options).to(device).eval()

@@ -14,6 +14,7 @@ MODELS = Registry("model", {
     "fcrn": "sebench.models.fcrn:FCRN",
     "gru": "sebench.models.gru:GRUGain",
     "dprnn": "sebench.models.dprnn:DPRNNMasker",
+    "spec_vae": "sebench.models.spec_vae:SpecVAE",            # paper 003 CAE/MAE (kind vae)
 })
 
 

@@ -8,7 +8,9 @@ classical:NAME,key=value`` runs one without any model dir.
 """
 from sebench.utils.registry import Registry
 
-CLASSICAL = Registry("classical enhancer", {})
+CLASSICAL = Registry("classical enhancer", {
+    "specsub": "sebench.models.specsub:SpectralSubtraction",   # paper 003's baseline
+})
 
 
 def build_classical(cfg):

@@ -14,6 +14,7 @@ from sebench.utils.registry import Registry
 
 COMPOSITES = Registry("composite model", {
     "chain": "sebench.models.composite:Chain",
+    "sse": "sebench.models.spec_vae:SelfSupervisedEnhancer",   # paper 003: D_c(E_m(.))
 })
 
 

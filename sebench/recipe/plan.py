@@ -201,6 +201,8 @@ def _report(ctx, selected):
     out = os.path.join(ctx.exp, "RESULTS.md")
     words = ["report", "--eval", ctx.eval_path, "--scores", os.path.join(ctx.exp, "scores"),
              "--systems", ",".join(rows), "--out", out]
+    if any(s.breakdown for s in ctx.policy.sets):
+        words += ["--data", ctx.data]
     trained = [n for n in selected if ctx.recipe.systems[n].train]
     for name in trained:
         if ctx.recipe.systems[name].command == "train-qp":

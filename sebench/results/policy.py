@@ -10,6 +10,7 @@ report``)::
         reference: true                   # intrusive: score against the set's clean.scp
         columns: [pesq_wb, stoi, sisdr]   # table columns (default: every computed metric)
         score_args: --noisy {data}/{set}  # more `sebench score` options ({data}, {set})
+        breakdown: [device, room]         # also a table per group of utt2device x utt2room
       real_test:
         metrics: nonintrusive             # DNSMOS + SRMR, no reference
     names: {pesq_wb: PESQ-WB, nonadv: Non-Adv}    # display names of columns and rows
@@ -31,7 +32,7 @@ METRIC_NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "est
                 "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
                 "dnsmos_ovrl": "OVRL", "srmr": "SRMR"}
 POLICY_KEYS = ("title", "note", "sets", "names", "significance")
-SET_KEYS = ("metrics", "reference", "columns", "score_args")
+SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown")
 SIGNIFICANCE_KEYS = ("baseline", "metrics", "alpha")
 
 
@@ -42,6 +43,7 @@ class EvalSet:
     columns: list                 # summary.json columns shown in the table
     reference: bool = False
     score_args: str = ""
+    breakdown: list = field(default_factory=list)   # utt2<name> files grouping a second table
 
 
 @dataclass
@@ -82,7 +84,8 @@ def _eval_set(name, spec, where):
     reference = spec.get("reference", False)
     if not isinstance(reference, bool):
         raise ConfigError(f"{where}: sets.{name}.reference: expected true or false")
-    return EvalSet(name, metrics, columns, reference, str(spec.get("score_args") or ""))
+    return EvalSet(name, metrics, columns, reference, str(spec.get("score_args") or ""),
+                   as_list(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"))
 
 
 def load_policy(path):

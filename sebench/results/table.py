@@ -116,7 +116,7 @@ def curves_section(curves, out):
     return (["## Learning curves", ""] + lines) if lines else []
 
 
-def write_results(policy, scores, systems, out, qp=(), curves=()):
+def write_results(policy, scores, systems, out, qp=(), curves=(), data=None):
     """Write RESULTS.md; returns its text."""
     from sebench.utils.fileio import atomic_write_text
     from sebench.version import provenance
@@ -128,6 +128,8 @@ def write_results(policy, scores, systems, out, qp=(), curves=()):
     lines += ["", "Means over utterances; per-utterance scores, 95 % CIs and failure reasons are in "
               f"`{scores}/<system>/<set>/`. DNSMOS: P.808 and P.835 (calibrated) ONNX models "
               "from the speechmos wheel; PESQ-WB: ITU P.862.2 via `pesq`; SI-SDR zero-mean.", ""]
+    from sebench.results.breakdown import breakdown_tables
+    lines += breakdown_tables(policy, scores, systems, data)
     lines += significance_table(policy, scores, systems)
     lines += accuracy_table(policy, qp, out)
     lines += curves_section(curves, out)

@@ -17,6 +17,8 @@ Registered terms:
 - ``joint_dereverb``: beta * J_joint + (1 - beta) * J_noise (paper 002 eq. 7; beta = 0 is plain
   denoising, 0.9 with reverberant data; needs clean_rev.scp unless beta = 1)
 - ``sisdr``: negative SI-SDR in dB, zero-mean signals (paper 004's L_SI-SDR)
+- ``vae_recon``, ``vae_kl``, ``vae_cycle``, ``vae_noise``: paper 003's terms on a
+  spectrogram VAE's outputs (``sebench/train/vae_losses.py``)
 
 A new term is a ``LossTerm`` subclass plus one ``LOSSES.register(name, "module:Class")``.
 """
@@ -32,6 +34,11 @@ LOSSES = Registry("loss", {
     "complex_mse": "sebench.train.losses:ComplexMSE",
     "joint_dereverb": "sebench.train.losses:JointDereverb",
     "sisdr": "sebench.train.losses:NegSISDR",
+    # paper 003's spectrogram-VAE terms (sebench/train/vae_losses.py)
+    "vae_recon": "sebench.train.vae_losses:VAERecon",
+    "vae_kl": "sebench.train.vae_losses:VAEKL",
+    "vae_cycle": "sebench.train.vae_losses:VAECycle",
+    "vae_noise": "sebench.train.vae_losses:VAENoise",
 })
 
 

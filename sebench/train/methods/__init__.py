@@ -9,6 +9,8 @@ METHODS = Registry("training method", {
     "gan": "sebench.train.methods.gan:MetricGAN",
     "robust_q": "sebench.train.methods.robust_q:RobustQ",
     "semi": "sebench.train.methods.semi:semi",
+    "cae": "sebench.train.methods.sse:CleanAutoencoder",      # paper 003
+    "mae": "sebench.train.methods.sse:MixtureAutoencoder",    # paper 003
 })
 
 

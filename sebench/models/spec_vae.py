@@ -1,0 +1,120 @@
+"""Paper 003's spectrogram VAEs (the clean CAE and the mixture MAE) and their enhancer.
+
+Magnitude spectrograms (window and DFT 1024, hop 256, Hann: 513 bins) are treated as 1-D
+signals over time with the frequency bins as channels. Every layer is a 1-D convolution
+(encoder) or transposed convolution (decoder) of kernel 7, stride 1, followed by BatchNorm
+and softplus; the encoder's last softplus is followed by EQ-norm (each utterance's mean over
+frames subtracted). CAE: ``channels: [512, 256, 128, 64]``; MAE: ``[512, 400, 300, 200, 100,
+64]``; the decoder mirrors the encoder back to the bins. The paper does not say how the VAE's
+variance is produced: here a parallel convolution of the last hidden layer gives the
+log-variance (the EQ-normed softplus output is the mean).
+
+``SelfSupervisedEnhancer`` (composite ``sse``, parts ``mae`` and ``cae``) is the inference
+path D_c(E_m(|M|)) with the mixture's phase.
+"""
+import torch
+from torch import nn
+
+from sebench.audio.stft import STFTConfig, istft, stft
+from sebench.errors import ConfigError
+from sebench.models.composite import Composite
+
+PAPER_STFT = {"n_fft": 1024, "hop_length": 256, "win_length": 1024, "window": "hann"}
+
+
+class EQNorm(nn.Module):
+    """Subtract each utterance's mean over (valid) frames: (B, C, T) -> (B, C, T)."""
+
+    def forward(self, x, mask=None):
+        if mask is None:
+            return x - x.mean(-1, keepdim=True)
+        m = mask[:, None, :].to(x.dtype)
+        mean = (x * m).sum(-1, keepdim=True) / m.sum(-1, keepdim=True).clamp_min(1)
+        return x - mean
+
+
+def _block(conv, cin, cout, kernel):
+    return nn.Sequential(conv(cin, cout, kernel, stride=1, padding=kernel // 2),
+                         nn.BatchNorm1d(cout), nn.Softplus())
+
+
+def kl_to_standard_normal(mu, logvar):
+    """Closed-form KL(N(mu, exp(logvar)) || N(0, 1)) per element."""
+    return 0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar)
+
+
+class SpecVAE(nn.Module):
+    """A VAE on magnitude spectrograms (B, bins, frames); see the module docstring."""
+
+    def __init__(self, fs=16000, stft=None, channels=(512, 256, 128, 64), kernel=7):
+        super().__init__()
+        self.fs = int(fs)
+        self.stft_cfg = STFTConfig(**dict(PAPER_STFT, **(stft or {})))
+        channels = [int(c) for c in channels]
+        if not channels or int(kernel) % 2 == 0:
+            raise ConfigError("spec_vae: channels must list at least the latent size and "
+                              f"kernel must be odd, got channels {channels}, kernel {kernel}")
+        sizes = [self.stft_cfg.num_bins] + channels
+        self.latent_dim = channels[-1]
+        self.encoder = nn.Sequential(*[_block(nn.Conv1d, a, b, kernel)
+                                       for a, b in zip(sizes[:-2], sizes[1:-1])])
+        self.mean_head = _block(nn.Conv1d, sizes[-2], sizes[-1], kernel)
+        self.logvar_head = nn.Conv1d(sizes[-2], sizes[-1], kernel, padding=kernel // 2)
+        self.eq_norm = EQNorm()
+        rev = sizes[::-1]
+        self.decoder = nn.Sequential(*[_block(nn.ConvTranspose1d, a, b, kernel)
+                                       for a, b in zip(rev[:-1], rev[1:])])
+
+    def magnitude(self, wave):
+        """(B, samples) -> (magnitude (B, bins, frames), complex spectrogram)."""
+        spec = stft(wave, self.stft_cfg)
+        return spec.abs(), spec
+
+    def encode(self, mag, mask=None):
+        """(B, bins, T) -> (mean, log-variance), each (B, latent, T)."""
+        hidden = self.encoder(mag)
+        return self.eq_norm(self.mean_head(hidden), mask), self.logvar_head(hidden)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, mag, mask=None, cycle_through=None):
+        """One pass (a single call, so DDP sees one forward per backward).
+
+        Returns ``mu``, ``logvar``, ``z`` (a sample in training mode, the mean in eval mode)
+        and ``recon`` = D(z). With ``cycle_through`` (the other, frozen VAE; paper 003's
+        cycle) also ``clean`` = D_other(z), ``h_cycle`` = E_other(clean) and ``cycle_recon``
+        = D(h_cycle)."""
+        mu, logvar = self.encode(mag, mask)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+        out = {"mu": mu, "logvar": logvar, "z": z, "recon": self.decode(z)}
+        if cycle_through is not None:
+            out["clean"] = cycle_through.decode(z)
+            out["h_cycle"] = cycle_through.encode(out["clean"], mask)[0]
+            out["cycle_recon"] = self.decode(out["h_cycle"])
+        return out
+
+
+def enhance_spectrogram(mae, cae, wave):
+    """D_c(E_m(|M|)) with the mixture phase: (B, samples) -> {"wave", "spec"}."""
+    mag, spec = mae.magnitude(wave)
+    clean_mag = cae.decode(mae.encode(mag)[0])
+    phase = spec / mag.clamp_min(1e-8)
+    est = clean_mag * phase
+    return {"wave": istft(est, mae.stft_cfg, length=wave.shape[-1]), "spec": est}
+
+
+class SelfSupervisedEnhancer(Composite):
+    """Paper 003's inference: the MAE's encoder, then the CAE's decoder."""
+    part_names = ("mae", "cae")
+
+    def __init__(self, parts):
+        super().__init__(parts)
+        if parts["mae"].stft_cfg != parts["cae"].stft_cfg:
+            raise ConfigError("composite sse: the MAE and CAE use different STFT settings")
+        if parts["mae"].latent_dim != parts["cae"].latent_dim:
+            raise ConfigError(f"composite sse: latent sizes differ (MAE {parts['mae'].latent_dim},"
+                              f" CAE {parts['cae'].latent_dim})")
+
+    def forward(self, wave):
+        return enhance_spectrogram(self.parts["mae"], self.parts["cae"], wave)

@@ -1,0 +1,194 @@
+"""Paper 003's self-supervised enhancement: a clean autoencoder (``cae``), then a mixture
+autoencoder (``mae``) that shares its latent space through the frozen CAE.
+
+``cae`` trains a spectrogram VAE (``sebench.models.spec_vae``, ``kind: vae``) on clean
+speech (stream ``clean``): L_CAE = L_recon + kl_weight * KL.
+
+``mae`` trains a second VAE on mixtures (stream ``mix``) with the CAE of another experiment
+(``method_options.cae``) frozen: L_MAE = L_M + L_cyc + L_N + kl_weight * KL, where mixture
+clips get L_M + L_cyc and noise-only clips L_N (``sebench/train/vae_losses.py``). Noise-only
+clips come from
+
+- ``noise_share`` > 0: a second stream ``noise`` (``--train noise=DIR``); that share of the
+  training clips (exactly, over the steps) is taken from it in place of mixtures;
+- ``noise_threshold_db``: clips of the mixture stream whose mean power is below this many dB
+  full scale (the paper's energy threshold; silent stretches of real recordings).
+
+It exports the enhancer D_c(E_m(.)) with the mixture phase as one ``composite`` model
+(``model/``, name ``sse``; ``sebench enhance EXP`` runs it) and the MAE alone (``model_mae/``).
+"""
+import math
+
+import torch
+
+from sebench.errors import ConfigError
+from sebench.models.spec_vae import SpecVAE, enhance_spectrogram
+from sebench.train.losses import LOSSES, frame_mask, sample_mask
+from sebench.train.methods.base import Export, TrainingMethod
+
+
+def build_vae(cfg, what):
+    from sebench.models import build_model
+    model = build_model(cfg)
+    if not isinstance(model, SpecVAE):
+        raise ConfigError(f"method {what}: the model must be a spec_vae (kind: vae), got "
+                          f"{cfg.get('name')!r}")
+    return model
+
+
+def vae_config(cfg):
+    return dict(cfg, kind="vae")
+
+
+def noise_only(wave, lengths, threshold_db):
+    """(B,) bool: clips whose mean power over their true length is below ``threshold_db`` dBFS."""
+    valid = sample_mask(lengths, wave.shape[-1], wave.device).to(wave.dtype)
+    power = (wave ** 2 * valid).sum(-1) / valid.sum(-1).clamp_min(1)
+    return 10 * torch.log10(power + 1e-12) < float(threshold_db)
+
+
+def noise_rows(step, share, batch_size):
+    """How many clips of step ``step``'s batch come from the noise stream: the count that
+    keeps the running total at floor(steps * share * batch_size) (exact share, resumable)."""
+    total = share * batch_size
+    return int(math.floor((step + 1) * total + 1e-9) - math.floor(step * total + 1e-9))
+
+
+def fit_length(wave, lengths, samples):
+    """Zero-pad or crop a batch to ``samples`` (to stack clips of two streams)."""
+    if wave.shape[-1] >= samples:
+        return wave[:, :samples], lengths.clamp_max(samples)
+    return torch.nn.functional.pad(wave, (0, samples - wave.shape[-1])), lengths
+
+
+class CleanAutoencoder(TrainingMethod):
+    options = {"kl_weight": 0.001}       # lambda_1 (the paper gives no value)
+    streams = {"clean": ("wav",)}
+
+    def __init__(self, cfg, trainer):
+        super().__init__(cfg, trainer)
+        self.recon, self.kl = LOSSES.build("vae_recon"), LOSSES.build("vae_kl")
+
+    def build_models(self):
+        return {"cae": build_vae(self.cfg["model"], "cae")}
+
+    def optimizers(self):
+        return {"cae": ["cae"]}
+
+    def losses(self, net, batch):
+        model = self.module("cae")
+        mag, _ = model.magnitude(batch["wav"])
+        mask = frame_mask(batch["lengths"], mag.shape[-1], model.stft_cfg.hop_length, mag.device)
+        out = dict(net(mag, mask), mag=mag, mask=mask)
+        recon, kl = self.recon(out).mean(), self.kl(out).mean()
+        return recon + self.opts["kl_weight"] * kl, {"recon": float(recon.detach()), "kl": float(kl.detach())}
+
+    def train_step(self, batch):
+        loss, terms = self.losses(self.net("cae"), batch)
+        self.trainer.optimize("cae", loss)
+        return dict(terms, loss=float(loss.detach()))
+
+    @torch.no_grad()
+    def valid_step(self, batch):
+        loss, terms = self.losses(self.module("cae"), batch)
+        return dict(terms, loss=float(loss))
+
+    def enhance(self, wave):     # D_c(E_c(.)): a CAE only reconstructs its input
+        return enhance_spectrogram(self.module("cae"), self.module("cae"), wave)["wave"]
+
+    def exports(self):
+        return {"cae": Export("cae", vae_config(self.cfg["model"]))}
+
+
+class MixtureAutoencoder(TrainingMethod):
+    options = {"cae": None,                  # the trained CAE (experiment, model dir or zip)
+               "kl_weight": 0.001,           # lambda_4
+               "latent_weight": 1.0,         # lambda_2 (cycle: latent term)
+               "silence_weight": 1.0,        # lambda_3 (noise example: D_c(h_N) -> 0)
+               "noise_share": 0.0,           # share of training clips from the noise stream
+               "noise_threshold_db": None}   # mixture clips below this dBFS are noise-only
+
+    def __init__(self, cfg, trainer):
+        super().__init__(cfg, trainer)
+        share = float(self.opts["noise_share"])
+        if not 0.0 <= share < 1.0:
+            raise ConfigError(f"method_options.noise_share must be in [0, 1), got {share}")
+        if not self.opts["cae"]:
+            raise ConfigError("method mae needs the trained clean autoencoder: "
+                              "method_options.cae=EXP_DIR (from `sebench train --method cae`)")
+        self.streams = {"mix": ("wav",), "noise": ("wav",)} if share > 0 else {"mix": ("wav",)}
+        self.valid_fields = ("wav",)
+        self.recon = LOSSES.build("vae_recon")
+        self.kl = LOSSES.build("vae_kl")
+        self.cycle = LOSSES.build("vae_cycle", latent_weight=self.opts["latent_weight"])
+        self.noise = LOSSES.build("vae_noise", silence_weight=self.opts["silence_weight"])
+
+    def build_models(self):
+        from sebench.models.store import load_model
+        mae = build_vae(self.cfg["model"], "mae")
+        cae, self.cae_cfg = load_model(self.opts["cae"], kinds={"vae"})
+        if not isinstance(cae, SpecVAE):
+            raise ConfigError(f"method_options.cae {self.opts['cae']}: not a spec_vae model")
+        if cae.stft_cfg != mae.stft_cfg or cae.latent_dim != mae.latent_dim or cae.fs != mae.fs:
+            raise ConfigError(f"method_options.cae {self.opts['cae']}: its rate, STFT or latent "
+                              "size differs from this MAE's model config")
+        for p in cae.parameters():
+            p.requires_grad_(False)
+        return {"mae": mae, "cae": cae}
+
+    def optimizers(self):
+        return {"mae": ["mae"]}
+
+    def losses(self, net, wave, lengths, is_noise):
+        cae = self.module("cae").eval()          # frozen: BatchNorm keeps its statistics
+        model = self.module("mae")
+        mag, _ = model.magnitude(wave)
+        mask = frame_mask(lengths, mag.shape[-1], model.stft_cfg.hop_length, mag.device)
+        out = dict(net(mag, mask, cycle_through=cae), mag=mag, mask=mask)
+        noise = is_noise.to(mag.dtype)
+        recon, cycle, kl = self.recon(out), self.cycle(out), self.kl(out)
+        per_utt = (1 - noise) * (recon + cycle) + noise * self.noise(out) \
+            + self.opts["kl_weight"] * kl
+        terms = {"recon": float(recon.detach().mean()), "cycle": float(cycle.detach().mean()),
+                 "kl": float(kl.detach().mean()), "noise_clips": float(noise.mean())}
+        return per_utt.mean(), terms
+
+    def _detected(self, wave, lengths):
+        if self.opts["noise_threshold_db"] is None:
+            return torch.zeros(len(wave), dtype=torch.bool, device=wave.device)
+        return noise_only(wave, lengths, self.opts["noise_threshold_db"])
+
+    def train_step(self, batch):
+        mix = batch["mix"] if "noise" in self.streams else batch
+        wave, lengths = mix["wav"], mix["lengths"]
+        is_noise = self._detected(wave, lengths)
+        if "noise" in self.streams:
+            k = min(len(wave), noise_rows(self.trainer.state["step"], self.opts["noise_share"],
+                                          len(wave)))
+            if k:
+                noise_wave, noise_len = fit_length(batch["noise"]["wav"][:k],
+                                                   batch["noise"]["lengths"][:k], wave.shape[-1])
+                wave = torch.cat([noise_wave, wave[k:]])
+                lengths = torch.cat([noise_len, lengths[k:]])
+                is_noise = torch.cat([torch.ones(k, dtype=torch.bool, device=wave.device),
+                                      is_noise[k:]])
+        loss, terms = self.losses(self.net("mae"), wave, lengths, is_noise)
+        self.trainer.optimize("mae", loss)
+        return dict(terms, loss=float(loss.detach()))
+
+    @torch.no_grad()
+    def valid_step(self, batch):
+        loss, terms = self.losses(self.module("mae"), batch["wav"], batch["lengths"],
+                                  self._detected(batch["wav"], batch["lengths"]))
+        return dict(terms, loss=float(loss))
+
+    def enhance(self, wave):
+        return enhance_spectrogram(self.module("mae"), self.module("cae"), wave)["wave"]
+
+    def exports(self):
+        mae_cfg = vae_config(self.cfg["model"])
+        cae_cfg = vae_config(self.cae_cfg)
+        return {"sse": Export({"mae": "mae", "cae": "cae"},
+                              {"kind": "composite", "name": "sse",
+                               "parts": {"mae": mae_cfg, "cae": cae_cfg}}),
+                "mae": Export("mae", mae_cfg)}

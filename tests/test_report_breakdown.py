@@ -1,0 +1,41 @@
+"""RESULTS.md's per-group tables (eval.yaml ``breakdown:``), e.g. DAPS per device/room."""
+import pytest
+
+from sebench.errors import ConfigError, SebenchError
+from sebench.results.policy import load_policy
+from sebench.results.table import write_results
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_breakdown_averages_per_group(tmp_path):
+    policy_file = write(tmp_path / "eval.yaml", "sets:\n  dev:\n    metrics: pesq_wb\n"
+                        "    reference: true\n    breakdown: [device, room]\n")
+    policy = load_policy(policy_file)
+    data = tmp_path / "data"
+    write(data / "dev" / "utt2device", "a ipad\nb ipad\nc iphone\n")
+    write(data / "dev" / "utt2room", "a office1\nb office1\nc balcony1\n")
+    scores = tmp_path / "scores"
+    for system, values in (("noisy", "1.0,2.0,4.0"), ("ss", "2.0,,3.0")):
+        a, b, c = values.split(",")
+        write(scores / system / "dev" / "scores.csv",
+              f"key,pesq_wb,error,warning\na,{a},,\nb,{b},failed,\nc,{c},,\n")
+        write(scores / system / "dev" / "summary.json",
+              '{"metrics": {"pesq_wb": {"mean": 1.0, "count": 3}}}')
+    text = write_results(policy, str(scores), ["noisy", "ss"], str(tmp_path / "R.md"), data=str(data))
+    assert "## dev by device / room" in text
+    assert "| ipad_office1 | noisy | 1.50 |" in text
+    assert "| ipad_office1 | ss | 2.00 |" in text           # the failed utterance left out
+    assert "| iphone_balcony1 | ss | 3.00 |" in text
+    with pytest.raises(SebenchError, match="--data"):
+        write_results(policy, str(scores), ["noisy"], str(tmp_path / "R.md"))
+    (data / "dev" / "utt2room").unlink()
+    with pytest.raises(SebenchError, match="utt2room"):
+        write_results(policy, str(scores), ["noisy"], str(tmp_path / "R.md"), data=str(data))
+    write(policy_file, "sets:\n  dev:\n    metrics: pesq_wb\n    breakdown: {a: 1}\n")
+    with pytest.raises(ConfigError, match="breakdown"):
+        load_policy(policy_file)
