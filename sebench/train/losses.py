@@ -17,6 +17,8 @@ Registered terms:
 - ``joint_dereverb``: beta * J_joint + (1 - beta) * J_noise (paper 002 eq. 7; beta = 0 is plain
   denoising, 0.9 with reverberant data; needs clean_rev.scp unless beta = 1)
 - ``sisdr``: negative SI-SDR in dB, zero-mean signals (paper 004's L_SI-SDR)
+- ``mask_bce``: BCE of a branch's mask against the noise (or clean) IRM/IBM in the model's
+  learned domain (paper 004's L_adv; ``sebench/train/mask_loss.py``)
 
 A new term is a ``LossTerm`` subclass plus one ``LOSSES.register(name, "module:Class")``.
 """
@@ -32,6 +34,7 @@ LOSSES = Registry("loss", {
     "complex_mse": "sebench.train.losses:ComplexMSE",
     "joint_dereverb": "sebench.train.losses:JointDereverb",
     "sisdr": "sebench.train.losses:NegSISDR",
+    "mask_bce": "sebench.train.mask_loss:MaskBCE",
 })
 
 

@@ -9,6 +9,7 @@ METHODS = Registry("training method", {
     "gan": "sebench.train.methods.gan:MetricGAN",
     "robust_q": "sebench.train.methods.robust_q:RobustQ",
     "semi": "sebench.train.methods.semi:semi",
+    "grl": "sebench.train.methods.grl:GradientReversalTraining",   # paper 004
 })
 
 
