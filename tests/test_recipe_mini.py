@@ -12,6 +12,7 @@ from conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "se1"
 SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q"]
+SYSTEMS += ["nonadv", "adv_irm"]   # paper 004
 
 
 def run_recipe(tmp, *args, env=None):

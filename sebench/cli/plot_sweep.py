@@ -20,15 +20,27 @@ def build_parser(prog):
     p.add_argument("--y", required=True, help="metric on the y axis (e.g. cbak)")
     p.add_argument("--param", default="value", help="the swept parameter's name (labels)")
     p.add_argument("--title", help="figure title")
+    p.add_argument("--skip-missing", action="store_true",
+                   help="leave out the points whose system has no scores (a run of some "
+                        "systems); with fewer than two left, say so and write nothing")
     p.add_argument("--out", required=True, help="the PNG to write")
     return p
 
 
 def run(args, rest):
     no_extra_args(rest)
-    from sebench.results.sweep import parse_points, plot_sweep
+    from sebench.results.sweep import parse_points, plot_sweep, scored_points
 
-    rows = plot_sweep(args.scores, args.set, parse_points(args.points), args.x, args.y,
+    points = parse_points(args.points)
+    if args.skip_missing:
+        left = scored_points(args.scores, args.set, points)
+        if len(left) < len(points):
+            print(f"not scored, left out: {', '.join(s for _, s in points if (_, s) not in left)}")
+        if len(left) < 2:
+            print(f"fewer than two points of the sweep are scored: no plot ({args.out})")
+            return 0
+        points = left
+    rows = plot_sweep(args.scores, args.set, points, args.x, args.y,
                       args.out, param=args.param, title=args.title)
     for value, system, means in rows:
         print(f"{args.param}={value:g} {system}: {args.x} {means[args.x]:.3f} "

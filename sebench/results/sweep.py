@@ -24,11 +24,20 @@ def parse_points(text):
     return sorted(points)
 
 
+def summary_path(scores, system, set_name):
+    return os.path.join(scores, system, set_name, "summary.json")
+
+
+def scored_points(scores, set_name, points):
+    """The points whose system has a summary (a run of a subset of the systems)."""
+    return [p for p in points if os.path.isfile(summary_path(scores, p[1], set_name))]
+
+
 def sweep_values(scores, set_name, points, metrics):
     """``[(value, system, {metric: mean})]`` from ``scores/<system>/<set>/summary.json``."""
     rows = []
     for value, system in points:
-        path = os.path.join(scores, system, set_name, "summary.json")
+        path = summary_path(scores, system, set_name)
         if not os.path.isfile(path):
             raise SebenchError(f"{path}: missing (score {system} on {set_name} first)")
         with open(path, encoding="utf-8") as f:
