@@ -1,7 +1,7 @@
 """egs/vbd/se1 end to end at smoke size on a generated tree in the VoiceBank-DEMAND release
 layout (sebench.corpora.testing.make_vbd_tree): paper 004's random 90/10 split, the 16 kHz
 format stage with noise.scp = noisy - clean, Non-Adv and Adv-IRM training (branch-free
-exports), Tables I-III in RESULTS.md and the beta-sweep figure; a wrong root stops at stage 1
+exports), Tables I-III in RESULTS.md, the beta-sweep figure and Table IV; a wrong root stops at stage 1
 with the expected tree; and the real VBD test pairs of ../shared/data scored through the
 recipe's score stage (skipped when absent)."""
 import csv
@@ -41,7 +41,7 @@ def test_vbd_recipe_smoke(tmp_path):
     proc = run_recipe(tmp_path, "--systems", systems, vbd=corpus)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     exp, data = tmp_path / "exp", tmp_path / "data"
-    for n in (1, 2, 6, 7, 8, 9, 10, 11):
+    for n in (1, 2, 6, 7, 8, 9, 10, 11, 12):
         assert (exp / f".stage{n}.done").is_file(), n
     # paper 004's split: a seeded random 10 % of the 20 training utterances, all speakers
     train, valid = keys(data / "train" / "wav.scp"), keys(data / "valid" / "wav.scp")
@@ -78,9 +78,12 @@ def test_vbd_recipe_smoke(tmp_path):
     sweep = (exp / "beta_sweep.md").read_text()
     assert "| 0.6 | adv_irm_beta06 |" in sweep and "| 0.8 | adv_irm |" in sweep
     assert "0.7" not in sweep
+    # stage 12: Table IV, encoder norms of the trained schemes for clean vs noise input
+    norms = (exp / "encoder_norms.md").read_text()
+    assert "| Non-Adv |" in norms and "| Adv-IRM |" in norms and "Coop" not in norms
     # a rerun does nothing
     again = run_recipe(tmp_path, "--systems", systems, vbd=corpus)
-    assert again.returncode == 0 and again.stdout.count("already done") >= 8
+    assert again.returncode == 0 and again.stdout.count("already done") >= 9
 
 
 @pytest.mark.timeout(120)

@@ -8,3 +8,13 @@ if begin_stage 11 "$sweep $systems" "beta sweep: CSIG vs CBAK per beta (paper 00
     --skip-missing --out "$exp/beta_sweep.png"
   end_stage 11 "$sweep $systems"
 fi
+
+# Stage 12: paper 004's Table IV, the mean L2 norm of each model's encoder output for the
+# oracle clean and the oracle noise (noise.scp) of the test set, and their ratio.
+norm_systems="nonadv adv_ibm adv_irm coop_ibm coop_irm"
+norm_models=$(for s in $norm_systems; do printf '%s=%s,' "$s" "$exp/$s"; done)
+if begin_stage 12 "$norm_systems $systems" "encoder norms, clean vs noise (paper 004 Table IV)"; then
+  sebench encoder-norms --data "$data/test" --systems "$norm_models" --eval "$conf/eval.yaml" \
+    --skip-missing --out "$exp/encoder_norms.md"
+  end_stage 12 "$norm_systems $systems"
+fi
