@@ -120,6 +120,8 @@ def test_mask_bce_rejects_bad_options_and_models():
     batch = {"wav": torch.randn(1, 800), "clean": torch.randn(1, 800), "lengths": torch.tensor([800])}
     with pytest.raises(ConfigError, match="dprnn"):
         term({"branch_mask": torch.rand(1, 8, 99)}, batch, cnn)
+    with pytest.raises(ConfigError, match="method: grl"):
+        term({"wave": batch["wav"]}, batch, build_model(TINY))
 
 
 @pytest.fixture(scope="module")

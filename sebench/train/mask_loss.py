@@ -53,6 +53,9 @@ class MaskBCE(LossTerm):
         return ratio_mask(clean, noise, self.source, self.kind, self.threshold)
 
     def forward(self, out, batch, model=None):
+        if "branch_mask" not in out:
+            raise ConfigError("loss mask_bce scores a training branch's mask: use it through "
+                              "`method: grl`, not as a loss of the SE output")
         target, valid = self.target(batch, model)
         pred = out["branch_mask"]
         stride = getattr(model, "stride", 1)
