@@ -19,7 +19,7 @@ from sebench.train.experiment import train_experiment
 from sebench.train.losses import build_loss
 from sebench.train.mask_loss import ratio_mask
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("torch_one_thread")]
 
 TINY = dict(name="dprnn", filters=8, hidden=8, chunk_size=10)
 

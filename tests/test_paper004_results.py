@@ -14,7 +14,7 @@ from sebench.models.store import export_model
 from sebench.results.encoder_norms import encoder_norm_table, frame_norm
 from sebench.results.sweep import parse_points, plot_sweep
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("torch_one_thread")]
 
 
 def write_summary(scores, system, means):
