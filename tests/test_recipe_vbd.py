@@ -25,6 +25,7 @@ def run_recipe(tmp, *args, vbd=None):
            "--data", str(tmp / "data"), "--exp", str(tmp / "exp"), *map(str, args)]
     env = {k: v for k, v in os.environ.items() if k != "VBD"}
     env.update(SEBENCH_NO_PROGRESS="1", **({"VBD": str(vbd)} if vbd else {}))
+    env.setdefault("OMP_NUM_THREADS", "1")   # tiny models: extra threads only wait on barriers
     return subprocess.run(cmd, cwd=RECIPE, capture_output=True, text=True, env=env)
 
 
