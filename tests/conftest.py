@@ -117,3 +117,14 @@ def trained_exp(paired_data, tmp_path_factory):
             "--model-config", TINY_CNN_BLSTM, "--exp", exp, "--train.epochs", 2,
             "--data.batch_size", 4, "--data.segment", 1.0, "--optim.se.lr", 1e-3)
     return exp
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One intra-op thread for a module of tiny-LSTM tests: with several, OpenMP barrier
+    waits cost seconds to minutes per test on an oversubscribed machine."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

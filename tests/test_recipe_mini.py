@@ -13,6 +13,7 @@ from conftest import REPO
 RECIPE = REPO / "egs" / "mini" / "se1"
 SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q",
            "specsub", "mae_30"]
+SYSTEMS += ["nonadv", "adv_irm"]   # paper 004
 
 
 def run_recipe(tmp, *args, env=None):

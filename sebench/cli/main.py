@@ -38,6 +38,10 @@ COMMANDS = {
                                             "(overlays), a stage's items, the systems"),
     "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "
                                                       "and Wilcoxon tests between systems"),
+    "plot-sweep": Command("sebench.cli.plot_sweep", "metric X vs metric Y across a hyper-parameter "
+                                                    "sweep (paper 004's Fig. 2)"),
+    "encoder-norms": Command("sebench.cli.encoder_norms", "encoder output norms for clean vs "
+                                                          "noise input (paper 004's Table IV)"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]

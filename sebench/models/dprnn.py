@@ -63,9 +63,13 @@ class DPRNNMasker(nn.Module):
         self.dec_block = DPRNNBlock(filters, hidden)
         self.dec_out = nn.Sequential(nn.Conv1d(filters, filters, 1), nn.PReLU(), nn.Sigmoid())
 
+    def represent(self, wave):
+        """(B, samples) -> the learned (non-negative) representation A(wave), (B, C, L)."""
+        return self.analysis(self._pad(wave).unsqueeze(1))
+
     def encode(self, wave):
         """(B, samples) -> mixture representation W (B, C, L) and encoder output (B, C, L)."""
-        mix = self.analysis(self._pad(wave).unsqueeze(1))
+        mix = self.represent(wave)
         h, length = chunk(self.enc_conv(self.enc_norm(mix)), self.chunk_size)
         return mix, overlap_add(self.enc_block(h), length)
 

@@ -19,6 +19,8 @@ Registered terms:
 - ``sisdr``: negative SI-SDR in dB, zero-mean signals (paper 004's L_SI-SDR)
 - ``vae_recon``, ``vae_kl``, ``vae_cycle``, ``vae_noise``: paper 003's terms on a
   spectrogram VAE's outputs (``sebench/train/vae_losses.py``)
+- ``mask_bce``: BCE of a branch's mask against the noise (or clean) IRM/IBM in the model's
+  learned domain (paper 004's L_adv; ``sebench/train/mask_loss.py``)
 
 A new term is a ``LossTerm`` subclass plus one ``LOSSES.register(name, "module:Class")``.
 """
@@ -39,6 +41,7 @@ LOSSES = Registry("loss", {
     "vae_kl": "sebench.train.vae_losses:VAEKL",
     "vae_cycle": "sebench.train.vae_losses:VAECycle",
     "vae_noise": "sebench.train.vae_losses:VAENoise",
+    "mask_bce": "sebench.train.mask_loss:MaskBCE",
 })
 
 

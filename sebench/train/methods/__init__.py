@@ -11,6 +11,7 @@ METHODS = Registry("training method", {
     "semi": "sebench.train.methods.semi:semi",
     "cae": "sebench.train.methods.sse:CleanAutoencoder",      # paper 003
     "mae": "sebench.train.methods.sse:MixtureAutoencoder",    # paper 003
+    "grl": "sebench.train.methods.grl:GradientReversalTraining",   # paper 004
 })
 
 
