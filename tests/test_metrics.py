@@ -240,6 +240,7 @@ def test_dnsmos_deterministic_falls_with_noise_and_windows():
         m(np.zeros(16000, dtype=np.float32))
 
 
+@pytest.mark.slow
 def test_dnsmos_default_equals_the_official_loop():
     """Default DNSMOS against speechmos (the official dnsmos_local.py loop, its ONNX models)
     on clips whose windows differ between the conventions; the noise swells over each clip,
