@@ -14,6 +14,7 @@ MODELS = Registry("model", {
     "fcrn": "sebench.models.fcrn:FCRN",
     "gru": "sebench.models.gru:GRUGain",
     "dprnn": "sebench.models.dprnn:DPRNNMasker",
+    "split_vqvae": "sebench.models.vqvae:SplitVQVAE",     # kind vqvae (paper 001)
 })
 
 

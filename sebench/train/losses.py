@@ -17,6 +17,8 @@ Registered terms:
 - ``joint_dereverb``: beta * J_joint + (1 - beta) * J_noise (paper 002 eq. 7; beta = 0 is plain
   denoising, 0.9 with reverberant data; needs clean_rev.scp unless beta = 1)
 - ``sisdr``: negative SI-SDR in dB, zero-mean signals (paper 004's L_SI-SDR)
+- ``vq_reconstruction``, ``vq_codebook``, ``vq_triplet_embedding``, ``vq_triplet_feature``:
+  paper 001's VQ-VAE and triplet terms (``sebench/train/vq_losses.py``)
 
 A new term is a ``LossTerm`` subclass plus one ``LOSSES.register(name, "module:Class")``.
 """
@@ -32,6 +34,11 @@ LOSSES = Registry("loss", {
     "complex_mse": "sebench.train.losses:ComplexMSE",
     "joint_dereverb": "sebench.train.losses:JointDereverb",
     "sisdr": "sebench.train.losses:NegSISDR",
+    # paper 001 (split-codebook VQ-VAE and its triplet losses): sebench/train/vq_losses.py
+    "vq_reconstruction": "sebench.train.vq_losses:VQReconstruction",
+    "vq_codebook": "sebench.train.vq_losses:VQCodebook",
+    "vq_triplet_embedding": "sebench.train.vq_losses:TripletEmbedding",
+    "vq_triplet_feature": "sebench.train.vq_losses:TripletFeature",
 })
 
 

@@ -9,6 +9,8 @@ METHODS = Registry("training method", {
     "gan": "sebench.train.methods.gan:MetricGAN",
     "robust_q": "sebench.train.methods.robust_q:RobustQ",
     "semi": "sebench.train.methods.semi:semi",
+    "vqvae": "sebench.train.methods.vqvae:VQVAETraining",          # paper 001, stage 1
+    "vq_triplet": "sebench.train.methods.vq_triplet:VQTripletSE",   # paper 001, stage 2
 })
 
 
