@@ -319,3 +319,30 @@ def test_wada_snr_is_monotone_gain_invariant_and_refuses_silence():
     assert wada_snr(x) == pytest.approx(wada_snr(7 * x), abs=1e-9)
     with pytest.raises(MetricError):
         wada_snr(np.zeros(100))
+
+
+# -- the margin-vs-SNR figure ----------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_vq_margin_cli_writes_figure_and_numbers(trained_vqvae, data, tmp_path):
+    import json
+
+    from conftest import run_cli
+    from sebench.results.vq_margin import global_snr_db
+    out = tmp_path / "margin"
+    proc = run_cli("vq-margin", trained_vqvae[0], data["valid"], "--out", out, "--bin-db", "10")
+    summary = json.loads((out / "summary.json").read_text())
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["utterances"] == 4
+    rows = (out / "margin.csv").read_text().splitlines()
+    assert rows[0] == "utt,snr_db,margin" and len(rows) == 5
+    d = DataDir(data["valid"])
+    key, snr, _ = rows[1].split(",")
+    clean = sf.read(d.read("clean.scp")[key])[0]
+    noise = sf.read(d.read("noise.scp")[key])[0]
+    assert float(snr) == pytest.approx(global_snr_db(clean, noise), abs=1e-3)
+    assert np.isfinite(summary["slope_per_db"]) and -1 <= summary["pearson"] <= 1
+    assert (out / "margin_vs_snr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a data dir without the references: one line naming what is missing
+    bad = run_cli("vq-margin", trained_vqvae[0], data["real"], "--out", tmp_path / "x",
+                  check=False)
+    assert bad.returncode != 0 and "no clean.scp" in bad.stderr and "Traceback" not in bad.stderr

@@ -38,6 +38,8 @@ COMMANDS = {
                                             "(overlays), a stage's items, the systems"),
     "score-stats": Command("sebench.cli.score_stats", "predictor accuracy (LCC, SRCC, MSE, scatter) "
                                                       "and Wilcoxon tests between systems"),
+    "vq-margin": Command("sebench.cli.vq_margin", "paper 001: a VQ-VAE's triplet margin against "
+                                                  "SNR (figure and numbers)"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]
