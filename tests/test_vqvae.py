@@ -346,3 +346,16 @@ def test_vq_margin_cli_writes_figure_and_numbers(trained_vqvae, data, tmp_path):
     bad = run_cli("vq-margin", trained_vqvae[0], data["real"], "--out", tmp_path / "x",
                   check=False)
     assert bad.returncode != 0 and "no clean.scp" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_score_cli_wada_snr_without_reference(tmp_path):
+    import csv
+
+    from conftest import run_cli
+    from sebench.metrics.wada import wada_snr
+    root = make_set(tmp_path / "real", 2, 5, fields=("wav",))
+    run_cli("score", "--enh", root, "--metrics", "wada_snr", "--out", tmp_path / "s")
+    with open(tmp_path / "s" / "scores.csv") as f:
+        rows = {r["key"]: r for r in csv.DictReader(f)}
+    wav = sf.read(DataDir(root).read("wav.scp")["u000"])[0]
+    assert float(rows["u000"]["wada_snr"]) == pytest.approx(wada_snr(wav), abs=1e-3)
