@@ -133,6 +133,23 @@ def test_quantize_picks_cosine_nearest_codeword_within_the_half():
     assert not torch.equal(model.quantize(e, "s")[1], model.quantize(e, "n")[1])
 
 
+def test_shapes_and_parameter_count_match_the_architecture():
+    c, dim, k = 8, 8, 16
+    model = tiny_vqvae()
+    conv = lambda cin, cout, size=3: cin * cout * size * size + cout    # noqa: E731
+    bn = 2 * c + 2 * c + 2 * dim                                        # encoder BatchNorms
+    res = conv(dim, c) + conv(c, dim, 1)
+    encoder = conv(1, c) + conv(c, c) + conv(c, dim) + bn + 2 * res
+    decoder = 2 * res + conv(dim, c) + conv(c, c) + conv(c, 1) + 4 * c  # two BatchNorms of c
+    assert sum(p.numel() for p in model.parameters()) == encoder + decoder + k * dim
+    out = model(torch.randn(2, 3000))
+    frames, bins = 1 + 3000 // 128, 129
+    assert out["e"].shape == (2, dim, frames, bins)                 # one embedding per T-F bin
+    assert torch.allclose(out["e"].norm(dim=1), torch.ones(2, frames, bins), atol=1e-5)
+    for key in ("f", "f_s", "f_n", "f_d"):
+        assert out[key].shape == (2, 1, frames, bins)
+
+
 def test_gradients_pass_the_straight_through_estimator():
     model = tiny_vqvae()
     wave = torch.randn(2, 2000) * 0.1
