@@ -123,6 +123,11 @@ class SplitVQVAE(STFTModel):
     def encode(self, feat):
         return self.encoder(feat)
 
+    def embed(self, spec):
+        """{"f": normalised log-power features, "e": unit-norm embeddings} of an STFT."""
+        f = self.log_power(spec)
+        return {"f": f, "e": F.normalize(self.encode(f), dim=1)}
+
     def decode(self, q):
         return self.decoder(q)
 

@@ -18,7 +18,6 @@ attached with ``bind``; gradients reach only the SE model):
   reconstruction distance of eq. 6); the paper does not say which d it used.
 """
 import torch
-from torch import nn
 
 from sebench.errors import ConfigError
 from sebench.models.vqvae import HALVES, cosine_distance
@@ -42,11 +41,8 @@ class VQReconstruction(LossTerm):
         self.weights = {"d": float(d), "s": float(s), "n": float(n)}
 
     def forward(self, out, batch, model=None):
-        targets = {"d": out["f"], "s": model.wave_features(batch["clean"], out["floor"]),
-                   "n": model.wave_features(batch["noise"], out["floor"])}
-        mask = valid_frames(model, batch, out["f"].shape[2], out["f"].device)
-        return sum(w * masked_bin_mean(((out[f"f_{k}"] - targets[k]) ** 2)[:, 0], mask)
-                   for k, w in self.weights.items() if w)
+        parts = self.parts(out, batch, model)
+        return sum(w * parts[f"rec_{k}"] for k, w in self.weights.items() if w)
 
     def parts(self, out, batch, model):
         """{rec_d, rec_s, rec_n}: each reconstruction error alone (for the logs)."""
@@ -110,11 +106,7 @@ class VQTriplet(LossTerm):
 
     def margin_of(self, spec, lengths):
         """(B,) the embedding triplet margin of an enhanced STFT (see ``triplet_margin``)."""
-        v = self.vqvae
-        e = nn.functional.normalize(v.encode(v.log_power(spec)), dim=1)
-        return triplet_margin(v, {"e": e}, lengths)
-
-
+        return triplet_margin(self.vqvae, self.vqvae.embed(spec), lengths)
 
 def embedding_distances(vqvae, e):
     """(d(e, q_s), d(e, q_n)) per T-F bin, (B, T, F), for unit-norm embeddings e."""
@@ -131,15 +123,13 @@ def triplet_margin(vqvae, out, lengths):
 
 class TripletEmbedding(VQTriplet):
     def distances(self, spec):
-        v = self.vqvae
-        return embedding_distances(v, nn.functional.normalize(v.encode(v.log_power(spec)), dim=1))
+        return embedding_distances(self.vqvae, self.vqvae.embed(spec)["e"])
 
 
 class TripletFeature(VQTriplet):
     def distances(self, spec):
         v = self.vqvae
-        f = v.log_power(spec)
-        e = nn.functional.normalize(v.encode(f), dim=1)
+        f, e = v.embed(spec).values()
         f_s = v.decode(v.quantize(e, "s")[0])
         f_n = v.decode(v.quantize(e, "n")[0])
         return ((f - f_s) ** 2)[:, 0], ((f - f_n) ** 2)[:, 0]
