@@ -50,6 +50,10 @@ class VQVAETraining(TrainingMethod):
         every = self.opts["restart_every"]
         if every and (self.trainer.state["step"] + 1) % every == 0:
             restarts = model.restart_dead_codes(out["e"].detach())
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                # each rank re-seeded from its own batch: keep rank 0's codebook everywhere
+                torch.distributed.broadcast(model.codebook.data, 0)
+                torch.distributed.broadcast(model.usage, 0)
         return {"loss": float(loss.detach()), "restarts": float(restarts),
                 **model.perplexities(out)}
 
