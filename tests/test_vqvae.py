@@ -365,6 +365,7 @@ def test_vq_margin_cli_writes_figure_and_numbers(trained_vqvae, data, tmp_path):
     assert bad.returncode != 0 and "no clean.scp" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_score_cli_wada_snr_without_reference(tmp_path):
     import csv
 
