@@ -12,7 +12,7 @@ from conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "se1"
 SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q",
-           "specsub", "mae_30"]
+           "specsub", "mae_30", "vq_unpaired_emb"]
 SYSTEMS += ["nonadv", "adv_irm"]   # paper 004
 
 
@@ -59,6 +59,10 @@ def test_mini_recipe_smoke(tmp_path):
     assert (exp / "qp_cnn" / "test_real_test" / "accuracy.json").is_file()
     for sys in ("supervised", "deepdream", "gan", "semi", "qp_cnn", "qp_robust"):
         assert (exp / sys / "model" / "model.pt").is_file(), sys
+    # paper 001: the VQ-VAE (not a row) with its margin-vs-SNR figure, then the GRU trained on it
+    assert "kind: vqvae" in (exp / "vqvae" / "model" / "model.yaml").read_text()
+    assert (exp / "vqvae" / "margin" / "margin_vs_snr.png").is_file()
+    assert (exp / "vq_unpaired_emb" / "model" / "model.pt").is_file()
     for sys in ("deepdream", "gan", "semi"):
         assert "dnsmos_ovrl" in (exp / sys / "valid_metrics.csv").read_text()
         assert (exp / sys / "learning_curves.png").is_file()

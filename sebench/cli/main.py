@@ -42,6 +42,8 @@ COMMANDS = {
                                                     "sweep (paper 004's Fig. 2)"),
     "encoder-norms": Command("sebench.cli.encoder_norms", "encoder output norms for clean vs "
                                                           "noise input (paper 004's Table IV)"),
+    "vq-margin": Command("sebench.cli.vq_margin", "paper 001: a VQ-VAE's triplet margin against "
+                                                  "SNR (figure and numbers)"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]

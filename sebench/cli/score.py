@@ -42,7 +42,8 @@ def build_parser(prog):
                                    "improvement reported")
     p.add_argument("--noise", help="noise references (scp or data dir noise.scp), for SIR")
     p.add_argument("--metrics", help="comma list of pesq_wb, pesq_nb, stoi, estoi, sisdr, sdr, "
-                                     "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, srmr, or "
+                                     "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, srmr, "
+                                     "wada_snr (WADA SNR estimate, non-intrusive), or "
                                      "the groups intrusive, nonintrusive, all")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--nj", type=int, help="number of jobs (shards)")

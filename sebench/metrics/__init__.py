@@ -29,6 +29,7 @@ UNITS = {u.name: u for u in (
                     "dnsmos_sig_raw", "dnsmos_bak_raw", "dnsmos_ovrl_raw"), False,
          version="3", cost=0.45),   # per 9.01 s window, not per second
     Unit("srmr", ("srmr",), False, cost=0.065),
+    Unit("wada_snr", ("wada_snr",), False, cost=0.0005),   # paper 001's real-data SNR estimate
 )}
 
 #: user-facing metric name -> unit

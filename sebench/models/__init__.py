@@ -15,6 +15,7 @@ MODELS = Registry("model", {
     "gru": "sebench.models.gru:GRUGain",
     "dprnn": "sebench.models.dprnn:DPRNNMasker",
     "spec_vae": "sebench.models.spec_vae:SpecVAE",            # paper 003 CAE/MAE (kind vae)
+    "split_vqvae": "sebench.models.vqvae:SplitVQVAE",     # kind vqvae (paper 001)
 })
 
 

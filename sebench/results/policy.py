@@ -30,7 +30,7 @@ METRIC_NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "est
                 "sisdr": "SI-SDR", "sdr": "SDR", "sir": "SIR", "sar": "SAR", "snr": "SNR",
                 "segsnr": "SNRseg", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
                 "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
-                "dnsmos_ovrl": "OVRL", "srmr": "SRMR"}
+                "dnsmos_ovrl": "OVRL", "srmr": "SRMR", "wada_snr": "WADA-SNR"}
 POLICY_KEYS = ("title", "note", "sets", "names", "significance")
 SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown")
 SIGNIFICANCE_KEYS = ("baseline", "metrics", "alpha")

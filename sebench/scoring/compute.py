@@ -64,6 +64,9 @@ def compute_unit(unit, est, ref, fs, noise=None, composite_pesq="wb", dnsmos_win
         intrusive._check_not_silent(ref, est)
         out = composite.composite(ref, est, fs, pesq_term=composite_pesq)
         return {k: out[k] for k in ("csig", "cbak", "covl")}
+    if unit == "wada_snr":
+        from sebench.metrics.wada import wada_snr
+        return {"wada_snr": wada_snr(est)}
     if unit == "srmr":
         from sebench.metrics.srmr import srmr
         return {"srmr": srmr(est, fs)}

@@ -21,6 +21,8 @@ Registered terms:
   spectrogram VAE's outputs (``sebench/train/vae_losses.py``)
 - ``mask_bce``: BCE of a branch's mask against the noise (or clean) IRM/IBM in the model's
   learned domain (paper 004's L_adv; ``sebench/train/mask_loss.py``)
+- ``vq_reconstruction``, ``vq_codebook``, ``vq_triplet_embedding``, ``vq_triplet_feature``:
+  paper 001's VQ-VAE and triplet terms (``sebench/train/vq_losses.py``)
 
 A new term is a ``LossTerm`` subclass plus one ``LOSSES.register(name, "module:Class")``.
 """
@@ -42,6 +44,11 @@ LOSSES = Registry("loss", {
     "vae_cycle": "sebench.train.vae_losses:VAECycle",
     "vae_noise": "sebench.train.vae_losses:VAENoise",
     "mask_bce": "sebench.train.mask_loss:MaskBCE",
+    # paper 001 (split-codebook VQ-VAE and its triplet losses): sebench/train/vq_losses.py
+    "vq_reconstruction": "sebench.train.vq_losses:VQReconstruction",
+    "vq_codebook": "sebench.train.vq_losses:VQCodebook",
+    "vq_triplet_embedding": "sebench.train.vq_losses:TripletEmbedding",
+    "vq_triplet_feature": "sebench.train.vq_losses:TripletFeature",
 })
 
 

@@ -12,6 +12,8 @@ METHODS = Registry("training method", {
     "cae": "sebench.train.methods.sse:CleanAutoencoder",      # paper 003
     "mae": "sebench.train.methods.sse:MixtureAutoencoder",    # paper 003
     "grl": "sebench.train.methods.grl:GradientReversalTraining",   # paper 004
+    "vqvae": "sebench.train.methods.vqvae:VQVAETraining",          # paper 001, stage 1
+    "vq_triplet": "sebench.train.methods.vq_triplet:VQTripletSE",   # paper 001, stage 2
 })
 
 
