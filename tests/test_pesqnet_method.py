@@ -197,17 +197,17 @@ def test_resume_after_sigkill_in_an_accumulating_epoch(data, tmp_path):
     conf = tmp_path / "pesqnet.yaml"
     cfg = config()
     cfg["method"] = "pesqnet"
-    cfg["train"].update(epochs=3, checkpoint_every=2)
+    cfg["train"].update(epochs=2, checkpoint_every=2)
     conf.write_text(yaml.safe_dump({k: cfg[k] for k in ("method", "model", "method_options",
                                                         "data", "optim", "train")}))
     args = ("train", "--config", conf, "--train", data["train"], "--valid", data["valid"],
             "--device", "cpu")
     run_cli(*args, "--exp", tmp_path / "a")
-    env = dict(os.environ, SEBENCH_KILL_AFTER_STEP="8")     # epoch tau = 3, 2 of 3 batches
+    env = dict(os.environ, SEBENCH_KILL_AFTER_STEP="2")     # epoch tau = 1, 2 of 3 batches
     killed = run_cli(*args, "--exp", tmp_path / "b", check=False, env=env)
     assert killed.returncode != 0 and not (tmp_path / "b" / "model").exists()
     state = load(tmp_path / "b" / "checkpoints" / "latest.pt")
-    assert state["state"]["step"] == 8 and state["optim"]["slots"]["se"]["pending"] == 2
+    assert state["state"]["step"] == 2 and state["optim"]["slots"]["se"]["pending"] == 2
     resumed = run_cli(*args, "--exp", tmp_path / "b")
     assert "resumed from" in resumed.stderr
     for folder in ("model", "model_pesqnet"):

@@ -11,7 +11,8 @@ import pytest
 from conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "se1"
-SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q"]
+SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q",
+           "fcrn", "pesqnet", "pesqnet_placebo"]
 
 
 def run_recipe(tmp, *args, env=None):

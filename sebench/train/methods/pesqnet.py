@@ -20,6 +20,11 @@ paper's placebo: the same schedule, PESQNet still trained, but the FCRN's loss i
 pre-training and first-stage fine-tuning); step 1 and 3a are ``supervised`` with
 ``loss: {name: joint_dereverb}``.
 
+Options: ``protocol``, ``alpha``, ``beta``, ``target`` (PESQ_max, default the scale's top,
+4.64), ``epoch_grad``, ``include_noisy``, ``label_workers``, ``init_from`` (the FCRN's start),
+``pesqnet_from`` (a PESQNet model dir, or a pesqnet experiment: its ``model_pesqnet/``),
+``pesqnet_model`` (PESQNet's config, a dict or YAML path; default ``conf/qp/pesqnet.yaml``).
+
 Validation terms: ``loss`` (alternate: J_total with the *true* PESQ of the outputs in place
 of PESQNet's estimate, which the FCRN may have learnt to fool; pesqnet: PESQNet's J_PESQ),
 ``j_mse``, ``pesqnet_est``, ``pesq`` (true), ``pesqnet_loss``, and PESQNet's accuracy on the
@@ -84,7 +89,8 @@ class PESQNetMediated(TrainingMethod):
             from sebench.models.store import read_config, resolve_model_dir
             self.pesqnet_cfg = read_config(resolve_model_dir(path))
         else:
-            self.pesqnet_cfg = self.opts["pesqnet_model"] or load_yaml(PESQNET_CONFIG)
+            spec = self.opts["pesqnet_model"] or PESQNET_CONFIG
+            self.pesqnet_cfg = spec if isinstance(spec, dict) else load_yaml(spec)
             q = build_predictor(self.pesqnet_cfg)
         self.scale = q.scale
         self.target = self.quality_target(self.scale)
