@@ -218,3 +218,7 @@ def test_resume_after_sigkill_in_an_accumulating_epoch(data, tmp_path):
     assert rows == (tmp_path / "b" / "valid_log.csv").read_text().splitlines()
     assert {"loss", "j_mse", "pesq", "pesqnet_est", "pesqnet_lcc", "pesqnet_mae"} <= \
         set(rows[0].split(","))
+    # PESQNet's accuracy on the last validation: predicted vs true PESQ per clip, scatter plot
+    pred = DataDir(tmp_path / "b" / "pesqnet_valid").read("utt2pesqnet")
+    assert set(pred) == {"u00", "u01", "u00_noisy", "u01_noisy"}
+    assert (tmp_path / "b" / "pesqnet_scatter.png").stat().st_size > 1000

@@ -38,9 +38,11 @@ from pathlib import Path
 import torch
 
 from sebench.config import load_yaml
-from sebench.errors import ConfigError
+from sebench.data.datadir import write_kv
+from sebench.errors import ConfigError, SebenchError
 from sebench.quality import build_predictor
 from sebench.quality.labeller import Labeller
+from sebench.scoring.stats import accuracy
 from sebench.train.losses import JointDereverb
 from sebench.train.methods.base import Export, TrainingMethod
 from sebench.train.methods.common import clips, correlation_summary, pad
@@ -141,19 +143,22 @@ class PESQNetMediated(TrainingMethod):
                 "pesqnet_est": float(self.scale.denormalize(est.detach()).mean())}
 
     def _enhanced_and_labels(self, batch, model):
-        """Clips scored by PESQNet in a PESQNet epoch (outputs, then the noisy inputs) and
-        their true PESQ; silent clips (no PESQ) are left out."""
+        """Clips PESQNet learns from or is validated on (the outputs, then the noisy inputs),
+        their true PESQ, how many are outputs, and their keys; silent clips (no PESQ) are left
+        out."""
         lengths = batch["lengths"]
         with torch.no_grad():
             enhanced = clips(model(batch["wav"])["wave"], lengths)
         refs = clips(batch["clean"], lengths)
         audios = enhanced + (clips(batch["wav"], lengths) if self.opts["include_noisy"] else [])
         labels = self.labels(audios, refs * (len(audios) // len(refs)))
-        kept = [(a, y) for a, y in zip(audios, labels) if not math.isnan(y)]
-        return [a for a, _ in kept], [y for _, y in kept], len(enhanced)
+        keys = list(batch["keys"]) + [f"{k}_noisy" for k in batch["keys"]]
+        kept = [(a, y, k) for a, y, k in zip(audios, labels, keys) if not math.isnan(y)]
+        n_enh = sum(1 for _, _, k in kept if not k.endswith("_noisy"))
+        return [a for a, _, _ in kept], [y for _, y, _ in kept], n_enh, [k for _, _, k in kept]
 
     def _pesqnet_step(self, batch):
-        audios, labels, n_enh = self._enhanced_and_labels(batch, self.module("se"))
+        audios, labels, n_enh, _ = self._enhanced_and_labels(batch, self.module("se"))
         if not audios:
             return {}
         wave, lengths = pad(audios)
@@ -172,13 +177,13 @@ class PESQNetMediated(TrainingMethod):
         se, q = self.module("se"), self.module("pesqnet")
         out = se(batch["wav"])
         j_mse = float(self.mse(out, batch, se).mean())
-        audios, labels, n_enh = self._enhanced_and_labels(batch, se)
+        audios, labels, n_enh, keys = self._enhanced_and_labels(batch, se)
         if not audios:
             return {"j_mse": j_mse}
         wave, lengths = pad(audios)
         est = self.scale.denormalize(q(wave.to(self.trainer.device), lengths.to(wave.device)))
         est = est.float().cpu().tolist()
-        self._valid_pairs += list(zip(est, labels))
+        self._valid_pairs += list(zip(keys, est, labels))
         enh_true, enh_est = labels[:n_enh], est[:n_enh]
         pesq = sum(enh_true) / len(enh_true) if enh_true else float("nan")
         pesqnet_loss = sum((e - y) ** 2 for e, y in zip(est, labels)) / len(labels)
@@ -192,11 +197,22 @@ class PESQNetMediated(TrainingMethod):
                 "pesqnet_est": sum(enh_est) / max(1, len(enh_est))}
 
     def valid_summary(self):
+        """PESQNet's accuracy on this validation's clips; their predicted and true PESQ go to
+        ``pesqnet_valid/utt2{pesqnet,pesq}`` with the scatter plot ``pesqnet_scatter.png``."""
         pairs, self._valid_pairs = self._valid_pairs, []
         if not pairs:
             return {}
-        return {f"pesqnet_{k}": v for k, v in
-                correlation_summary([p for p, _ in pairs], [t for _, t in pairs]).items()}
+        folder = os.path.join(self.trainer.exp_dir, "pesqnet_valid")
+        os.makedirs(folder, exist_ok=True)
+        write_kv(os.path.join(folder, "utt2pesqnet"), {k: f"{p:.4f}" for k, p, _ in pairs})
+        write_kv(os.path.join(folder, "utt2pesq"), {k: f"{t:.4f}" for k, _, t in pairs})
+        try:
+            found = accuracy(os.path.join(folder, "utt2pesqnet"), os.path.join(folder, "utt2pesq"),
+                             plot=os.path.join(self.trainer.exp_dir, "pesqnet_scatter.png"),
+                             label="PESQ")
+        except SebenchError:           # fewer than 3 scored clips
+            found = correlation_summary([p for _, p, _ in pairs], [t for _, _, t in pairs])
+        return {f"pesqnet_{k}": v for k, v in found.items() if k != "n"}
 
     def exports(self):
         return {"se": Export("se", self.cfg["model"]),
