@@ -3,6 +3,7 @@ tiny FCRN and PESQNet: whole-epoch accumulation of the FCRN's gradients, which n
 frozen in which epoch, true-PESQ labels from the cache, the alpha = 1 placebo, exact resume
 after a SIGKILL in the middle of an accumulating epoch."""
 import os
+import re
 
 import numpy as np
 import pytest
@@ -222,3 +223,22 @@ def test_resume_after_sigkill_in_an_accumulating_epoch(data, tmp_path):
     pred = DataDir(tmp_path / "b" / "pesqnet_valid").read("utt2pesqnet")
     assert set(pred) == {"u00", "u01", "u00_noisy", "u01_noisy"}
     assert (tmp_path / "b" / "pesqnet_scatter.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"protocol": "alternating"}, "protocol must be one of alternate, pesqnet"),
+    ({"alpha": 1.5}, "alpha must lie in [0, 1]"),
+    ({"epoch_grad": "total"}, "epoch_grad must be mean or sum"),
+    ({"alfa": 0.5}, "unknown config key 'method_options.alfa'"),
+])
+def test_bad_options_are_one_line_errors(options, message):
+    from sebench.errors import ConfigError
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        PESQNetMediated({"method_options": options}, None)
+
+
+def test_beta_below_one_reads_clean_rev_and_beta_one_does_not():
+    assert PESQNetMediated({"method_options": {"beta": 0.9}}, None).streams == \
+        {"train": ("wav", "clean", "clean_rev")}
+    assert PESQNetMediated({"method_options": {"beta": 1.0}}, None).streams == \
+        {"train": ("wav", "clean")}
