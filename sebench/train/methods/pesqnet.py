@@ -77,7 +77,7 @@ class PESQNetMediated(TrainingMethod):
         self.streams = {"train": self.mse.fields}
         self.valid_fields = self.mse.fields
         self.labeller = None
-        self._valid_pairs = []          # (PESQNet estimate, true PESQ) of one validation
+        self._valid_pairs = []          # (clip key, PESQNet estimate, true PESQ) of one validation
 
     # -- models -------------------------------------------------------------------------------
     def build_models(self):
@@ -142,13 +142,12 @@ class PESQNetMediated(TrainingMethod):
         return {"loss": float(loss.detach()), "j_mse": float(j_mse.detach().mean()),
                 "pesqnet_est": float(self.scale.denormalize(est.detach()).mean())}
 
-    def _enhanced_and_labels(self, batch, model):
+    def _enhanced_and_labels(self, batch, enhanced):
         """Clips PESQNet learns from or is validated on (the outputs, then the noisy inputs),
         their true PESQ, how many are outputs, and their keys; silent clips (no PESQ) are left
         out."""
         lengths = batch["lengths"]
-        with torch.no_grad():
-            enhanced = clips(model(batch["wav"])["wave"], lengths)
+        enhanced = clips(enhanced, lengths)
         refs = clips(batch["clean"], lengths)
         audios = enhanced + (clips(batch["wav"], lengths) if self.opts["include_noisy"] else [])
         labels = self.labels(audios, refs * (len(audios) // len(refs)))
@@ -158,7 +157,9 @@ class PESQNetMediated(TrainingMethod):
         return [a for a, _, _ in kept], [y for _, y, _ in kept], n_enh, [k for _, _, k in kept]
 
     def _pesqnet_step(self, batch):
-        audios, labels, n_enh, _ = self._enhanced_and_labels(batch, self.module("se"))
+        with torch.no_grad():
+            enhanced = self.module("se")(batch["wav"])["wave"]
+        audios, labels, n_enh, _ = self._enhanced_and_labels(batch, enhanced)
         if not audios:
             return {}
         wave, lengths = pad(audios)
@@ -177,7 +178,7 @@ class PESQNetMediated(TrainingMethod):
         se, q = self.module("se"), self.module("pesqnet")
         out = se(batch["wav"])
         j_mse = float(self.mse(out, batch, se).mean())
-        audios, labels, n_enh, keys = self._enhanced_and_labels(batch, se)
+        audios, labels, n_enh, keys = self._enhanced_and_labels(batch, out["wave"])
         if not audios:
             return {"j_mse": j_mse}
         wave, lengths = pad(audios)
