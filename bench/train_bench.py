@@ -136,7 +136,8 @@ def run_train(root, args, model, data, exp):
             REPO / "conf" / "models" / f"{model}.yaml", "--exp", exp, "--device", args.device,
             "--data.batch_size", args.batch, "--data.segment", args.segment,
             "--data.num_workers", args.workers, "--train.max_steps", args.steps,
-            "--train.epochs", 0, "--train.log_every", 1, "--data.norm_utts", 8, *extra, env=env)
+            "--train.epochs", 0, "--train.log_every", 1, "--data.norm_utts", 8,
+            "--optim.se.lr", 1e-4, *extra, env=env)   # the trainer needs optim.<name>
     rows = list(csv.DictReader(open(exp / "train_log.csv")))
     state = torch.load(exp / "checkpoints" / "latest.pt", weights_only=False)["state"]
     return {"per_step": state["step_seconds"] / max(1, state["step"]),

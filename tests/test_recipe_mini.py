@@ -12,7 +12,7 @@ from conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "se1"
 SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q",
-           "specsub", "mae_30", "vq_unpaired_emb"]
+           "specsub", "mae_30", "vq_unpaired_emb", "fcrn", "pesqnet", "pesqnet_placebo"]
 SYSTEMS += ["nonadv", "adv_irm"]   # paper 004
 
 

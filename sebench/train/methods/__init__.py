@@ -14,6 +14,7 @@ METHODS = Registry("training method", {
     "grl": "sebench.train.methods.grl:GradientReversalTraining",   # paper 004
     "vqvae": "sebench.train.methods.vqvae:VQVAETraining",          # paper 001, stage 1
     "vq_triplet": "sebench.train.methods.vq_triplet:VQTripletSE",   # paper 001, stage 2
+    "pesqnet": "sebench.train.methods.pesqnet:PESQNetMediated",
 })
 
 

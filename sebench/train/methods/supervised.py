@@ -1,5 +1,6 @@
 """Supervised training on paired (noisy, clean) data with the configured loss terms
-(``loss:`` section; ``mag_mse`` by default, see ``sebench/train/losses.py``)."""
+(``loss:`` section; ``mag_mse`` by default, see ``sebench/train/losses.py``).
+``method_options.init_from``: start from a trained model of the same architecture (fine-tuning)."""
 import torch
 
 from sebench.train.losses import build_loss
@@ -7,6 +8,7 @@ from sebench.train.methods.base import TrainingMethod
 
 
 class Supervised(TrainingMethod):
+    options = {"init_from": None}
     reads_loss = True
 
     def __init__(self, cfg, trainer):
