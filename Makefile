@@ -11,11 +11,12 @@ PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed-torch$(TORCH_VERSION)
 
-.PHONY: install test test-fast lint demo clean-venv help distillmos
+.PHONY: install test test-recipes test-fast lint demo clean-venv help distillmos
 
 help:
 	@echo "make install    create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
 	@echo "make test       install if needed, then lint and run the whole test suite"
+	@echo "make test-recipes the corpus recipes end to end on generated trees (CI runs it too)"
 	@echo "make test-fast  the unit tier only (tests not marked slow), under a minute"
 	@echo "make demo       install if needed, then run the mini recipe end to end"
 	@echo "make distillmos the optional Distill-MOS predictor (without its torchaudio requirement)"
@@ -43,7 +44,12 @@ $(STAMP): setup.cfg pyproject.toml Makefile utils/check_system.sh
 	@touch $@
 
 test: install lint
-	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+	$(PY) -m pytest -q -m "not recipe" $(PYTEST_ARGS) tests
+
+# The corpus recipes (vbd, dns, daps, iub, vox2) end to end on generated trees; CI runs this
+# after `make test` (the mini recipe's smoke run is in `make test`).
+test-recipes: install
+	$(PY) -m pytest -q -m recipe $(PYTEST_ARGS) tests
 
 # The edit loop: tests not marked slow (see tests/conftest.py), each stopped after 60 s.
 test-fast: install

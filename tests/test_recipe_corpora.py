@@ -34,6 +34,7 @@ def table_rows(text, header_start):
 # -- egs/iub/se1 --------------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(900)
+@pytest.mark.recipe
 def test_iub_recipe_smoke(tmp_path):
     root = make_iub_tree(tmp_path / "iub", clips=6, scale="0-100")
     done = run_recipe(IUB, tmp_path, IUB=str(root))
@@ -80,6 +81,7 @@ def test_iub_recipe_wrong_root_prints_the_tree(tmp_path):
 # -- egs/vox2/se1 -------------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
+@pytest.mark.recipe
 def test_vox2_recipe_smoke(tmp_path):
     vox2 = make_vox2_tree(tmp_path / "vox2")
     dns = make_dns_tree(tmp_path / "dns")

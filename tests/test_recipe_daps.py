@@ -24,6 +24,7 @@ def run_recipe(tmp, *args, **env):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
+@pytest.mark.recipe
 def test_daps_recipe_smoke(tmp_path):
     daps = make_daps_tree(tmp_path / "daps", speakers=("f1", "f2", "f3", "f4", "f5", "m1", "m2",
                                                          "m3", "m4", "m5"),

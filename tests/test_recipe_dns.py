@@ -37,6 +37,7 @@ def test_missing_root_stops_at_stage_1(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)   # about 40 sebench calls on a shared 2-core machine
+@pytest.mark.recipe
 def test_dns_recipe_smoke_on_a_dns1_tree(tmp_path):
     make_dns_tree(tmp_path / "DNS", seconds=1.0)
     proc = run_recipe(tmp_path, dns=tmp_path / "DNS")

@@ -35,6 +35,7 @@ def keys(path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)   # end to end on a shared 2-core machine
+@pytest.mark.recipe
 def test_vbd_recipe_smoke(tmp_path):
     corpus = make_vbd_tree(tmp_path / "VBD", train_speakers=("p226", "p287", "p230", "p231"),
                            utts=5)
