@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed-torch$(TORCH_VERSION)
 help:
 	@echo "make install    create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
 	@echo "make test       install if needed, then lint and run the whole test suite"
-	@echo "make test-recipes the corpus recipes end to end on generated trees (CI runs it too)"
+	@echo "make test-recipes the recipes end to end at smoke size (CI runs it too)"
 	@echo "make test-fast  the unit tier only (tests not marked slow), under a minute"
 	@echo "make demo       install if needed, then run the mini recipe end to end"
 	@echo "make distillmos the optional Distill-MOS predictor (without its torchaudio requirement)"
@@ -46,8 +46,8 @@ $(STAMP): setup.cfg pyproject.toml Makefile utils/check_system.sh
 test: install lint
 	$(PY) -m pytest -q -m "not recipe" $(PYTEST_ARGS) tests
 
-# The corpus recipes (vbd, dns, daps, iub, vox2) end to end on generated trees; CI runs this
-# after `make test` (the mini recipe's smoke run is in `make test`).
+# The recipes end to end (mini at smoke size; vbd, dns, daps, iub, vox2 on generated trees);
+# CI runs this after `make test`.
 test-recipes: install
 	$(PY) -m pytest -q -m recipe $(PYTEST_ARGS) tests
 
