@@ -225,7 +225,7 @@ class Matrix:
         return ("bad enhanced" if wrote else "bad not written") + self._leftovers(out)
 
     def _label_state(self, out, key):
-        labels = (out / "utt2mos").read_text(encoding="utf-8")
+        labels = (out / "utt2dnsmos_p808").read_text(encoding="utf-8")
         has = any(line.split()[0] == key for line in labels.splitlines())
         return ("bad labelled" if has else "bad left unlabelled") + self._leftovers(out)
 
