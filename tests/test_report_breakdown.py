@@ -39,3 +39,24 @@ def test_breakdown_averages_per_group(tmp_path):
     write(policy_file, "sets:\n  dev:\n    metrics: pesq_wb\n    breakdown: {a: 1}\n")
     with pytest.raises(ConfigError, match="breakdown"):
         load_policy(policy_file)
+
+
+def test_separate_breakdowns_by_snr_and_noise(tmp_path):
+    """VBD's layout: one table per SNR (numeric order), another per noise type."""
+    policy_file = write(tmp_path / "eval.yaml", "sets:\n  test:\n    metrics: pesq_wb\n"
+                        "    reference: true\n    breakdown: [[snr], [noise]]\n")
+    policy = load_policy(policy_file)
+    data = tmp_path / "data"
+    write(data / "test" / "utt2snr", "a 2.5\nb 17.5\nc 2.5\nd 12.5\n")
+    write(data / "test" / "utt2noise", "a bus\nb cafe\nc cafe\nd bus\n")
+    scores = tmp_path / "scores"
+    write(scores / "nonadv" / "test" / "scores.csv",
+          "key,pesq_wb,error,warning\na,1.0,,\nb,3.0,,\nc,2.0,,\nd,4.0,,\n")
+    write(scores / "nonadv" / "test" / "summary.json",
+          '{"metrics": {"pesq_wb": {"mean": 2.5, "count": 4}}}')
+    text = write_results(policy, str(scores), ["nonadv"], str(tmp_path / "R.md"), data=str(data))
+    by_snr = text.split("## test by snr")[1].split("## test by noise")[0]
+    assert [line.split("|")[1].strip() for line in by_snr.splitlines() if "nonadv" in line] \
+        == ["2.5", "12.5", "17.5"]
+    assert "| 2.5 | nonadv | 1.50 |" in by_snr
+    assert "| bus | nonadv | 2.50 |" in text and "| cafe | nonadv | 2.50 |" in text

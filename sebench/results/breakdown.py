@@ -1,6 +1,8 @@
 """Per-group tables under RESULTS.md's main table: a set's per-utterance scores averaged by
 metadata of its data dir (``breakdown: [device, room]`` in ``eval.yaml`` groups by the joined
-values of ``utt2device`` and ``utt2room``, e.g. paper 003's per device/room table)."""
+values of ``utt2device`` and ``utt2room``, e.g. paper 003's per device/room table;
+``breakdown: [[snr], [noise]]`` gives one table per SNR and one per noise type, as VBD
+papers report)."""
 import csv
 import math
 import os
@@ -38,28 +40,40 @@ def per_utterance(score_dir):
     return out
 
 
+def group_order(name):
+    """Numeric groups (SNRs) in numeric order, before the others in text order."""
+    try:
+        return (0, float(name), "")
+    except ValueError:
+        return (1, 0.0, name)
+
+
 def breakdown_tables(policy, scores, systems, data):
-    """Markdown lines: for each set with a breakdown, one row per (group, system)."""
+    """Markdown lines: for each breakdown of each set, one row per (group, system)."""
     from sebench.results.table import score_dir
     lines = []
     for s in policy.sets:
-        if not s.breakdown:
-            continue
-        if not data:
+        if s.breakdown and not data:
             raise SebenchError(f"set {s.name} has a breakdown: give --data (the data dirs)")
-        groups = utterance_groups(os.path.join(data, s.name), s.breakdown)
-        names = sorted(set(groups.values()))
-        header = [" / ".join(s.breakdown), "system"] + [policy.display(m) for m in s.columns]
-        lines += [f"## {s.name} by {' / '.join(s.breakdown)}", "",
-                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        scored = {system: per_utterance(score_dir(scores, system, s.name)) for system in systems}
-        for group in names:
-            for system in systems:
-                rows = [v for k, v in scored[system].items() if groups.get(k) == group]
-                cells = []
-                for m in s.columns:
-                    vals = [r[m] for r in rows if m in r]
-                    cells.append(f"{sum(vals) / len(vals):.2f}" if vals else "–")
-                lines.append("| " + " | ".join([group, policy.display(system)] + cells) + " |")
-        lines.append("")
+        scored = {system: per_utterance(score_dir(scores, system, s.name))
+                  for system in systems} if s.breakdown else {}
+        for fields in s.breakdown:
+            lines += _group_table(policy, s, fields, os.path.join(data, s.name), systems, scored)
     return lines
+
+
+def _group_table(policy, s, fields, data_dir, systems, scored):
+    groups = utterance_groups(data_dir, fields)
+    names = sorted(set(groups.values()), key=group_order)
+    header = [" / ".join(fields), "system"] + [policy.display(m) for m in s.columns]
+    lines = [f"## {s.name} by {' / '.join(fields)}", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for group in names:
+        for system in systems:
+            rows = [v for k, v in scored[system].items() if groups.get(k) == group]
+            cells = []
+            for m in s.columns:
+                vals = [r[m] for r in rows if m in r]
+                cells.append(f"{sum(vals) / len(vals):.2f}" if vals else "–")
+            lines.append("| " + " | ".join([group, policy.display(system)] + cells) + " |")
+    return lines + [""]

@@ -11,6 +11,8 @@ report``)::
         columns: [pesq_wb, stoi, sisdr]   # table columns (default: every computed metric)
         score_args: --noisy {data}/{set}  # more `sebench score` options ({data}, {set})
         breakdown: [device, room]         # also a table per group of utt2device x utt2room
+                                          # ([[snr], [noise]]: one table per utt2snr value,
+                                          # another per utt2noise value)
       real_test:
         metrics: nonintrusive             # DNSMOS + SRMR, no reference
     names: {pesq_wb: PESQ-WB, nonadv: Non-Adv}    # display names of columns and rows
@@ -43,7 +45,8 @@ class EvalSet:
     columns: list                 # summary.json columns shown in the table
     reference: bool = False
     score_args: str = ""
-    breakdown: list = field(default_factory=list)   # utt2<name> files grouping a second table
+    # one list of utt2<name> files per extra table; the table groups by their joined values
+    breakdown: list = field(default_factory=list)
 
 
 @dataclass
@@ -85,7 +88,15 @@ def _eval_set(name, spec, where):
     if not isinstance(reference, bool):
         raise ConfigError(f"{where}: sets.{name}.reference: expected true or false")
     return EvalSet(name, metrics, columns, reference, str(spec.get("score_args") or ""),
-                   as_list(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"))
+                   _breakdowns(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"))
+
+
+def _breakdowns(value, where):
+    """``[a, b]`` -> [[a, b]] (one table by a x b); ``[[a], [b]]`` -> two tables."""
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        return [as_list(v, where) for v in value]
+    fields = as_list(value, where)
+    return [fields] if fields else []
 
 
 def load_policy(path):
