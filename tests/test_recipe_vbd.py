@@ -39,7 +39,7 @@ def keys(path):
 def test_vbd_recipe_smoke(tmp_path):
     corpus = make_vbd_tree(tmp_path / "VBD", train_speakers=("p226", "p287", "p230", "p231"),
                            utts=5)
-    systems = "noisy,nonadv,adv_irm,adv_irm_beta06"
+    systems = "noisy,oracle_irm,cnn_blstm,nonadv,adv_irm,adv_irm_beta06"
     proc = run_recipe(tmp_path, "--systems", systems, vbd=corpus)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     exp, data = tmp_path / "exp", tmp_path / "data"
@@ -71,8 +71,15 @@ def test_vbd_recipe_smoke(tmp_path):
     results = (exp / "RESULTS.md").read_text()
     for column in ("SI-SDR", "SDR", "SNR (BSS SIR)", "SAR", "CSIG", "CBAK", "COVL", "PESQ", "STOI"):
         assert f"test: {column} |" in results, column
-    for row in ("| Noisy |", "| Non-Adv |", "| Adv-IRM |", "| Adv-IRM (beta 0.6) |"):
+    for row in ("| Noisy |", "| Non-Adv |", "| Adv-IRM |", "| Adv-IRM (beta 0.6) |",
+                "| Oracle-IRM |", "| CNN-BLSTM (supervised) |"):
         assert row in results
+    # the oracle mask (given the clean reference) beats the input by far
+    sisdr = {s: json.loads((exp / "scores" / s / "test" / "summary.json").read_text())
+             ["metrics"]["sisdr"]["mean"] for s in ("noisy", "oracle_irm")}
+    assert sisdr["oracle_irm"] > sisdr["noisy"] + 3
+    # per input SNR and per noise type, from utt2snr / utt2noise
+    assert "## test by snr" in results and "## test by noise" in results
     assert "## Significance against Non-Adv" in results
     # stage 11: the sweep of the scored points (0.6 and 0.8 in this run)
     png = exp / "beta_sweep.png"

@@ -60,3 +60,21 @@ def test_separate_breakdowns_by_snr_and_noise(tmp_path):
         == ["2.5", "12.5", "17.5"]
     assert "| 2.5 | nonadv | 1.50 |" in by_snr
     assert "| bus | nonadv | 2.50 |" in text and "| cafe | nonadv | 2.50 |" in text
+
+
+def test_published_rows_are_marked_and_checked(tmp_path):
+    policy_file = write(tmp_path / "eval.yaml", "sets:\n  test:\n    metrics: pesq_wb,stoi\n"
+                        "    reference: true\npublished:\n  - {name: Non-Adv, source: paper 004,"
+                        " values: {pesq_wb: 2.57}}\n")
+    policy = load_policy(policy_file)
+    scores = tmp_path / "scores"
+    write(scores / "nonadv" / "test" / "summary.json",
+          '{"metrics": {"pesq_wb": {"mean": 2.0, "count": 4}, "stoi": {"mean": 0.9, "count": 4}}}')
+    text = write_results(policy, str(scores), ["nonadv"], str(tmp_path / "R.md"))
+    assert "| nonadv | 2.00 | 0.90 |" in text
+    assert "| *Non-Adv (published: paper 004)* | *2.57* | – |" in text
+    for bad, message in (("{sisdr: 19.2}", "'sisdr' is not a column"), ("{pesq_wb: high}", "expected a number")):
+        write(policy_file, "sets:\n  test:\n    metrics: pesq_wb,stoi\npublished:\n"
+                           f"  - {{name: X, source: Y, values: {bad}}}\n")
+        with pytest.raises(ConfigError, match=message):
+            load_policy(policy_file)

@@ -177,3 +177,30 @@ def test_specsub_runs_from_the_preset_through_the_factory(tmp_path):
                       + 0.01 * np.random.default_rng(0).standard_normal(32000).astype(np.float32))
     run_cli("enhance", f"classical:{preset}", noisy.parent, "-o", tmp_path / "out")
     assert (tmp_path / "out" / "a.wav").is_file()
+
+
+def test_input_level_is_normalised_and_the_gain_undone():
+    """A VAE on linear magnitudes is level-sensitive: inputs are scaled to input_level_db
+    (RMS over the valid samples) and the enhancer's output carries the input's level."""
+    from sebench.models.spec_vae import enhance_spectrogram
+    torch.manual_seed(0)
+    model = SpecVAE(**{k: v for k, v in TINY.items() if k != "name"}).eval()
+    wave = torch.randn(2, 4000) * torch.tensor([[0.01], [0.3]])
+    mag, _ = model.magnitude(wave)
+    assert torch.allclose(mag[0].pow(2).mean(), mag[1].pow(2).mean(), rtol=0.05)
+    gain = model.level_gain(wave * torch.tensor([[1.0], [1.0]]), torch.tensor([4000, 2000]))
+    rms = wave[1, :2000].pow(2).mean().sqrt()
+    assert torch.isclose(gain[1, 0] * rms, torch.tensor(10 ** (-25 / 20)), rtol=1e-4)
+    with torch.no_grad():
+        quiet = enhance_spectrogram(model, model, wave)["wave"]
+        loud = enhance_spectrogram(model, model, 4 * wave)["wave"]
+    assert torch.allclose(loud, 4 * quiet, atol=1e-5)
+    assert SpecVAE(input_level_db=None).level_gain(wave).eq(1).all()
+
+
+def test_the_last_stft_frame_is_trained():
+    """A centred STFT of L samples has 1 + L // hop frames; the last is real signal and must
+    be in the loss (left out, the VAEs learned to emit a click there)."""
+    from sebench.train.losses import frame_mask
+    mask = frame_mask(torch.tensor([16000, 15000]), 126, 128, "cpu")
+    assert mask[0].all() and mask[1].sum() == 1 + 15000 // 128

@@ -11,7 +11,8 @@ sebench enhance exp/sup 'recordings/**/*.flac' -o out/ --device cuda --chunk 60
 sebench enhance robust_q:exp/qp_robust,after=exp/sup,steps=20 data/real_test -o exp/enh/semi_rq
 sebench enhance --robust-q exp/qp_robust data/real_test -o exp/enh/robust_q      # the same kind
 sebench enhance composite:chain,first=exp/sup,second=exp/semi data/test -o exp/enh/chain
-sebench enhance classical:NAME,key=value data/test -o exp/enh/baseline      # no weights"""
+sebench enhance classical:NAME,key=value data/test -o exp/enh/baseline      # no weights
+sebench enhance classical:oracle_mask,mask=irm data/test --ref data/test -o exp/enh/oracle_irm"""
 
 
 def build_parser(prog):
@@ -37,6 +38,9 @@ def build_parser(prog):
                    help="Algorithm 1 update: normalised gradient (default) or the literal N -= lr*g")
     p.add_argument("--rq-target", type=float, default=None,
                    help="Algorithm 1 target score (default: the predictor's maximum)")
+    p.add_argument("--ref", metavar="DATA_DIR",
+                   help="the clean references (a data dir's clean.scp, or an scp file), for "
+                        "enhancers that need them: the oracle masks (classical:oracle_mask)")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--keep-rate", action="store_true",
@@ -83,14 +87,36 @@ def _process(items, spec, args):
     engine = Enhancer(build_enhancer(spec, args.device), args.device, args.chunk or None,
                       args.overlap)
     opts = OutputOptions(args.out, args.keep_rate, channel_option(args.channel),
-                         args.batch_size, args.force)
+                         args.batch_size, args.force,
+                         _references(args.ref, engine.needs_reference))
     return enhance_items(items, engine, opts)
+
+
+def _references(ref, needed):
+    """key -> clean path from --ref; it must be given exactly when the enhancer needs it."""
+    from sebench.data.datadir import DataDir, read_kv
+    from sebench.errors import SebenchError
+    if not needed:
+        if ref:
+            raise SebenchError("--ref: this enhancer takes no clean reference (only oracle "
+                               "enhancers such as classical:oracle_mask do)")
+        return None
+    if not ref:
+        raise SebenchError("this enhancer needs the clean references: --ref DATA_DIR (its "
+                           "clean.scp) or --ref FILE.scp")
+    if os.path.isdir(ref):
+        if not DataDir(ref).has("clean.scp"):
+            raise SebenchError(f"{ref}: no clean.scp (--ref needs the clean references)")
+        return DataDir(ref).read("clean.scp")
+    if not os.path.isfile(ref):
+        raise SebenchError(f"{ref}: no such data dir or scp file (--ref)")
+    return read_kv(ref)
 
 
 def run(args, rest):
     from sebench.cli.common import no_extra_args
     from sebench.data.datadir import read_kv, write_kv
-    from sebench.enhance.factory import check_enhancer, spec_string
+    from sebench.enhance.factory import check_enhancer, needs_reference, spec_string
     from sebench.enhance.inputs import resolve_inputs
     from sebench.errors import SebenchError
     from sebench.jobs import sebench_argv
@@ -98,11 +124,14 @@ def run(args, rest):
     from sebench.utils.fileio import remove_stale_temporaries
     from sebench.utils.log import get_logger
 
-    no_extra_args(rest)
+    # inputs may follow options (`ENHANCER --ref DIR INPUT`): argparse leaves them in rest
+    args.inputs += [r for r in rest if not r.startswith("-")]
+    no_extra_args([r for r in rest if r.startswith("-")])
     log = get_logger("sebench.enhance")
     spec, inputs = _enhancer_spec(args)
     check_enhancer(spec)                  # fail early on a bad model path or option
     items = resolve_inputs(inputs)
+    _references(args.ref, needs_reference(spec))      # fail early on a missing --ref
     if not args.shard and os.path.isdir(args.out):
         remove_stale_temporaries(args.out, recursive=True)     # left by a killed run
     t0 = time.perf_counter()
@@ -121,6 +150,7 @@ def run(args, rest):
                                     "--batch-size", str(args.batch_size),
                                     "--threads", str(args.threads or 1)]
         command += ["--keep-rate"] * args.keep_rate + ["--force"] * args.force
+        command += ["--ref", args.ref] if args.ref else []
         rows = run_shards(args.cmd, nj, os.path.join(args.out, "split"), command, "enhance")
     wall = time.perf_counter() - t0
     done = [r for r in rows if r["status"] == "done"]

@@ -22,18 +22,27 @@ class Enhancer:
         self.chunk = int(round(chunk * self.fs)) if chunk else None
         self.overlap = int(round(overlap * self.fs))
         self.chunk_batch = int(chunk_batch)
+        # oracle enhancers read the clean reference too (whole files: they are cheap)
+        self.needs_reference = bool(getattr(model, "needs_reference", False))
         if self.chunk is not None and self.overlap >= self.chunk:
             raise ValueError("overlap must be shorter than the chunk")
 
-    @torch.no_grad()   # not inference_mode: Algorithm 1 re-enables gradients inside
-    def _run(self, batch):
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
-        return self.model(x)["wave"].float().cpu().numpy()
+    def _tensor(self, batch):
+        return torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
 
-    def enhance(self, audio):
-        """``(channels, samples)`` at the model rate -> same shape."""
+    @torch.no_grad()   # not inference_mode: Algorithm 1 re-enables gradients inside
+    def _run(self, batch, reference=None):
+        if self.needs_reference:
+            return self.model(self._tensor(batch), self._tensor(reference))["wave"].float().cpu().numpy()
+        return self.model(self._tensor(batch))["wave"].float().cpu().numpy()
+
+    def enhance(self, audio, reference=None):
+        """``(channels, samples)`` at the model rate -> same shape (``reference``: the clean
+        signal, same shape, for enhancers that need it)."""
         audio = np.asarray(audio, dtype=np.float32)
         n = audio.shape[-1]
+        if self.needs_reference:
+            return self._run(audio, reference)
         if self.chunk is None or n <= self.chunk:
             return self._run(audio)
         hop = self.chunk - self.overlap

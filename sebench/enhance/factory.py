@@ -85,6 +85,16 @@ def check_enhancer(spec):
         resolve_model_dir(path)
 
 
+def needs_reference(spec):
+    """Whether the enhancer reads the clean reference too (the oracle masks)."""
+    spec = parse_spec(spec)
+    if spec.pop("kind") != "classical":
+        return False
+    from sebench.models.classical import CLASSICAL
+    name, _ = classical_options(spec.pop("source"), spec)
+    return bool(getattr(CLASSICAL.get(name), "needs_reference", False))
+
+
 def model_enhancer(source, device):
     from sebench.models.store import ENHANCING_KINDS, load_model
     return load_model(source, device, kinds=ENHANCING_KINDS)[0]

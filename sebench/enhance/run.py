@@ -24,6 +24,7 @@ class OutputOptions:
     channel: object = "all"       # "all", "mean" or a channel index
     batch_size: int = 4
     force: bool = False
+    references: dict = None       # key -> clean reference path, for oracle enhancers
 
 
 def channel_option(text):
@@ -60,17 +61,38 @@ def _groups(todo, engine, batch_size):
         yield group
 
 
+def _read_at(path, fs, channel):
+    audio, rate = read(path, channel="all" if channel == "all" else channel)
+    audio = audio.T if audio.ndim == 2 else audio[None, :]      # (channels, samples)
+    if rate != fs:
+        audio = np.stack([resample(ch, rate, fs) for ch in audio])
+    return audio, rate
+
+
+def _reference(it, audio, fs, opts):
+    """The clean reference of ``it``, shaped as its (resampled) input."""
+    path = (opts.references or {}).get(it.key)
+    if path is None:
+        raise SebenchError(f"{it.path}: no clean reference for '{it.key}' in --ref")
+    ref, _ = _read_at(path, fs, opts.channel)
+    if ref.shape != audio.shape:
+        raise SebenchError(f"{path}: the clean reference is {ref.shape[-1]} samples x "
+                           f"{ref.shape[0]} channel(s), its input {it.path} "
+                           f"{audio.shape[-1]} x {audio.shape[0]}")
+    return ref
+
+
 def enhance_items(items, engine, opts):
     """``engine``: an ``enhance.engine.Enhancer``; ``items``: ``enhance.inputs.Item`` list."""
     fs = engine.fs
     rows = []
     todo = _todo(items, opts, rows)
+    references = {}
 
     def load(it):
-        audio, rate = read(it.path, channel="all" if opts.channel == "all" else opts.channel)
-        audio = audio.T if audio.ndim == 2 else audio[None, :]      # (channels, samples)
-        if rate != fs:
-            audio = np.stack([resample(ch, rate, fs) for ch in audio])
+        audio, rate = _read_at(it.path, fs, opts.channel)
+        if engine.needs_reference:
+            references[it.key] = _reference(it, audio, fs, opts)
         return audio, rate
 
     def save(audio, rate, it, out, seconds, elapsed):
@@ -85,9 +107,11 @@ def enhance_items(items, engine, opts):
 
     bar = progress(total=len(todo), desc="enhance", unit="file")
     done_items = 0
-    for group in _groups(todo, engine, opts.batch_size):
+    # one file at a time with a reference (oracles are cheap; no padded references)
+    batch_size = 1 if engine.needs_reference else opts.batch_size
+    for group in _groups(todo, engine, batch_size):
         done_items += len(group)
-        stop = _enhance_group(group, engine, load, save, rows)
+        stop = _enhance_group(group, engine, load, save, rows, references)
         bar.update(len(group))
         if stop:    # disk full or read-only: every later write would fail the same way
             rows += [{"key": it.key, "out": out, "status": "not_attempted"}
@@ -97,7 +121,7 @@ def enhance_items(items, engine, opts):
     return rows
 
 
-def _enhance_group(group, engine, load, save, rows):
+def _enhance_group(group, engine, load, save, rows, references):
     """Enhance and write one batch; failures become rows. Returns the OutputError that
     should stop the job (a full or read-only disk), else None."""
     loaded = []
@@ -111,7 +135,7 @@ def _enhance_group(group, engine, load, save, rows):
     t0 = time.perf_counter()
     try:
         if len(loaded) == 1:
-            outs = [engine.enhance(loaded[0][0][0])]
+            outs = [engine.enhance(loaded[0][0][0], references.pop(loaded[0][2].key, None))]
         else:
             longest = max(a.shape[-1] for (a, _), *_ in loaded)
             padded = [np.pad(a, ((0, 0), (0, longest - a.shape[-1]))) for (a, _), *_ in loaded]

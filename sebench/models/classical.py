@@ -10,6 +10,7 @@ from sebench.utils.registry import Registry
 
 CLASSICAL = Registry("classical enhancer", {
     "specsub": "sebench.models.specsub:SpectralSubtraction",   # paper 003's baseline
+    "oracle_mask": "sebench.models.oracle:OracleMask",   # paper 004's references (needs --ref)
 })
 
 

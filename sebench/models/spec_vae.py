@@ -9,6 +9,12 @@ frames subtracted). CAE: ``channels: [512, 256, 128, 64]``; MAE: ``[512, 400, 30
 variance is produced: here a parallel convolution of the last hidden layer gives the
 log-variance (the EQ-normed softplus output is the mean).
 
+The paper is also silent on input level. Linear magnitudes make a VAE level-sensitive: a CAE
+trained on clean speech at one level reconstructs mixtures recorded at another poorly (at demo
+size it did worse than silence). So each utterance is scaled to ``input_level_db`` dBFS RMS
+(over its valid samples) before the STFT, and the enhancer undoes the gain on its output
+(``input_level_db: null`` keeps raw levels).
+
 ``SelfSupervisedEnhancer`` (composite ``sse``, parts ``mae`` and ``cae``) is the inference
 path D_c(E_m(|M|)) with the mixture's phase.
 """
@@ -46,9 +52,11 @@ def kl_to_standard_normal(mu, logvar):
 class SpecVAE(nn.Module):
     """A VAE on magnitude spectrograms (B, bins, frames); see the module docstring."""
 
-    def __init__(self, fs=16000, stft=None, channels=(512, 256, 128, 64), kernel=7):
+    def __init__(self, fs=16000, stft=None, channels=(512, 256, 128, 64), kernel=7,
+                 input_level_db=-25.0):
         super().__init__()
         self.fs = int(fs)
+        self.input_level_db = None if input_level_db is None else float(input_level_db)
         self.stft_cfg = STFTConfig(**dict(PAPER_STFT, **(stft or {})))
         channels = [int(c) for c in channels]
         if not channels or int(kernel) % 2 == 0:
@@ -60,15 +68,35 @@ class SpecVAE(nn.Module):
                                        for a, b in zip(sizes[:-2], sizes[1:-1])])
         self.mean_head = _block(nn.Conv1d, sizes[-2], sizes[-1], kernel)
         self.logvar_head = nn.Conv1d(sizes[-2], sizes[-1], kernel, padding=kernel // 2)
+        # start with small posterior noise (std e^-3): at log-variance 0 the sampled noise
+        # (std 1) swamps the EQ-normed means and the decoder learns only the average spectrum
+        nn.init.constant_(self.logvar_head.bias, -6.0)
         self.eq_norm = EQNorm()
         rev = sizes[::-1]
         self.decoder = nn.Sequential(*[_block(nn.ConvTranspose1d, a, b, kernel)
                                        for a, b in zip(rev[:-1], rev[1:])])
 
-    def magnitude(self, wave):
-        """(B, samples) -> (magnitude (B, bins, frames), complex spectrogram)."""
+    def level_gain(self, wave, lengths=None):
+        """(B, 1) gains that bring each utterance's RMS over its valid samples to
+        ``input_level_db`` dBFS (ones when level normalisation is off)."""
+        if self.input_level_db is None:
+            return torch.ones(wave.shape[0], 1, dtype=wave.dtype, device=wave.device)
+        if lengths is None:
+            power = wave.pow(2).mean(-1, keepdim=True)
+        else:
+            valid = (torch.arange(wave.shape[-1], device=wave.device)[None, :]
+                     < lengths[:, None]).to(wave.dtype)
+            power = (wave.pow(2) * valid).sum(-1, keepdim=True) \
+                / valid.sum(-1, keepdim=True).clamp_min(1)
+        target = 10.0 ** (self.input_level_db / 10.0)
+        # silent input: the floor keeps the gain finite (it stays silent either way)
+        return (target / power.clamp_min(1e-10)).sqrt()
+
+    def magnitude(self, wave, lengths=None):
+        """(B, samples) -> (magnitude (B, bins, frames) of the level-normalised input,
+        complex spectrogram of the input as given)."""
         spec = stft(wave, self.stft_cfg)
-        return spec.abs(), spec
+        return spec.abs() * self.level_gain(wave, lengths)[:, :, None], spec
 
     def encode(self, mag, mask=None):
         """(B, bins, T) -> (mean, log-variance), each (B, latent, T)."""
@@ -99,8 +127,8 @@ def enhance_spectrogram(mae, cae, wave):
     """D_c(E_m(|M|)) with the mixture phase: (B, samples) -> {"wave", "spec"}."""
     mag, spec = mae.magnitude(wave)
     clean_mag = cae.decode(mae.encode(mag)[0])
-    phase = spec / mag.clamp_min(1e-8)
-    est = clean_mag * phase
+    phase = spec / spec.abs().clamp_min(1e-8)
+    est = clean_mag * phase / mae.level_gain(wave)[:, :, None]
     return {"wave": istft(est, mae.stft_cfg, length=wave.shape[-1]), "spec": est}
 
 

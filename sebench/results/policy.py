@@ -20,6 +20,8 @@ report``)::
       baseline: nonadv
       metrics: [pesq_wb, sisdr]           # on every set whose columns include them
       alpha: 0.01                         # marked with * below this p-value
+    published:                            # papers' numbers as marked rows (results/published.py)
+      - {name: Non-Adv, source: "paper 004", values: {pesq_wb: 2.57}}
 """
 from dataclasses import dataclass, field
 
@@ -33,7 +35,7 @@ METRIC_NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "est
                 "segsnr": "SNRseg", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
                 "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
                 "dnsmos_ovrl": "OVRL", "srmr": "SRMR", "wada_snr": "WADA-SNR"}
-POLICY_KEYS = ("title", "note", "sets", "names", "significance")
+POLICY_KEYS = ("title", "note", "sets", "names", "significance", "published")
 SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown")
 SIGNIFICANCE_KEYS = ("baseline", "metrics", "alpha")
 
@@ -57,6 +59,7 @@ class EvalPolicy:
     names: dict = field(default_factory=dict)
     baseline: str = None
     significance_metrics: list = field(default_factory=list)
+    published: list = field(default_factory=list)    # rows from papers, marked as such
     alpha: float = 0.01
 
     def display(self, name):
@@ -122,6 +125,8 @@ def load_policy(path):
             if m not in shown:
                 raise ConfigError(f"{path}: significance metric '{m}' is not a column of any set")
         policy.alpha = float(sig.get("alpha", 0.01))
+    from sebench.results.published import load_published
+    policy.published = load_published(data.get("published"), policy, str(path))
     return policy
 
 

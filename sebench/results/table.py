@@ -39,7 +39,8 @@ def results_table(policy, scores, systems):
         lines.append("| " + " | ".join(row) + " |")
     if not found:
         raise SebenchError(f"{scores}: no <system>/<set>/summary.json for the given systems")
-    return lines
+    from sebench.results.published import published_lines
+    return lines + published_lines(policy)
 
 
 def significance_table(policy, scores, systems):

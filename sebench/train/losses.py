@@ -53,9 +53,12 @@ LOSSES = Registry("loss", {
 
 
 def frame_mask(lengths, frames, hop, device):
-    """(batch, frames) 1 for frames whose centre lies inside the true signal."""
+    """(batch, frames) 1 for frames whose centre lies inside the true signal, its last sample
+    included: a centred STFT of L samples has 1 + L // hop frames, and the last one (centre
+    L when hop divides L) is real signal. Leaving it out let generative models (paper 003's
+    VAEs) output anything there, a loud click at every utterance's end."""
     centres = torch.arange(frames, device=device) * hop
-    return (centres[None, :] < lengths[:, None].to(device)).float()
+    return (centres[None, :] <= lengths[:, None].to(device)).float()
 
 
 def sample_mask(lengths, samples, device):

@@ -77,7 +77,7 @@ class CleanAutoencoder(TrainingMethod):
 
     def losses(self, net, batch):
         model = self.module("cae")
-        mag, _ = model.magnitude(batch["wav"])
+        mag, _ = model.magnitude(batch["wav"], batch["lengths"])
         mask = frame_mask(batch["lengths"], mag.shape[-1], model.stft_cfg.hop_length, mag.device)
         out = dict(net(mag, mask), mag=mag, mask=mask)
         recon, kl = self.recon(out).mean(), self.kl(out).mean()
@@ -142,7 +142,7 @@ class MixtureAutoencoder(TrainingMethod):
     def losses(self, net, wave, lengths, is_noise):
         cae = self.module("cae").eval()          # frozen: BatchNorm keeps its statistics
         model = self.module("mae")
-        mag, _ = model.magnitude(wave)
+        mag, _ = model.magnitude(wave, lengths)
         mask = frame_mask(lengths, mag.shape[-1], model.stft_cfg.hop_length, mag.device)
         out = dict(net(mag, mask, cycle_through=cae), mag=mag, mask=mask)
         noise = is_noise.to(mag.dtype)
