@@ -12,7 +12,6 @@ for VBD). On the noisy STFT Y (paper 004: 25 ms window, 10 ms hop):
 The masked noisy STFT (noisy phase) is the output. Rows of this kind are references (upper
 bounds for masking), not systems.
 """
-import torch
 from torch import nn
 
 from sebench.audio.stft import STFTConfig, istft, stft
