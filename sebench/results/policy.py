@@ -13,11 +13,19 @@ report``)::
         breakdown: [device, room]         # also a table per group of utt2device x utt2room
       real_test:
         metrics: nonintrusive             # DNSMOS + SRMR, no reference
+        qp: {cnn: "{exp:qp_cnn}"}         # + column qp_cnn: a trained predictor's score
     names: {pesq_wb: PESQ-WB, nonadv: Non-Adv}    # display names of columns and rows
     significance:                         # Wilcoxon signed-rank, each system vs the baseline
       baseline: nonadv
       metrics: [pesq_wb, sisdr]           # on every set whose columns include them
       alpha: 0.01                         # marked with * below this p-value
+    comparison:                           # the table of every method (results/comparison.py)
+      systems: [noisy, supervised, gan]   # rows; those not run are skipped with a note
+      columns: {test: [pesq_wb, sisdr], real_test: [dnsmos_ovrl]}   # default: each set's
+      significance: [pesq_wb]             # p-values vs the baseline (default: significance's)
+      judges: {set: real_test, columns: [dnsmos_p808, qp_cnn]}   # teacher vs judge group
+      input: [noisy]                      # rows never marked best (default: `enhance: input`)
+      about: {gan: {teacher: dnsmos_p808}}   # what cannot be derived from the experiments
 """
 from dataclasses import dataclass, field
 
@@ -31,8 +39,8 @@ METRIC_NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "est
                 "segsnr": "SNRseg", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
                 "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
                 "dnsmos_ovrl": "OVRL", "srmr": "SRMR", "wada_snr": "WADA-SNR"}
-POLICY_KEYS = ("title", "note", "sets", "names", "significance")
-SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown")
+POLICY_KEYS = ("title", "note", "sets", "names", "significance", "comparison")
+SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown", "qp")
 SIGNIFICANCE_KEYS = ("baseline", "metrics", "alpha")
 
 
@@ -44,6 +52,7 @@ class EvalSet:
     reference: bool = False
     score_args: str = ""
     breakdown: list = field(default_factory=list)   # utt2<name> files grouping a second table
+    qp: dict = field(default_factory=dict)    # predictor name -> `sebench score --qp` path
 
 
 @dataclass
@@ -55,6 +64,7 @@ class EvalPolicy:
     baseline: str = None
     significance_metrics: list = field(default_factory=list)
     alpha: float = 0.01
+    comparison: object = None     # sebench.results.comparison.Comparison, when configured
 
     def display(self, name):
         return self.names.get(name, METRIC_NAMES.get(name, name))
@@ -67,15 +77,24 @@ class EvalPolicy:
                           f"(sets: {', '.join(s.name for s in self.sets)})")
 
 
-def _computed_columns(metrics):
+def _computed_columns(metrics, qp=()):
     from sebench.metrics import columns_of, expand
-    return [c for c in columns_of(expand(metrics)[0]) if not c.endswith("_raw")]
+    from sebench.scoring.predictors import column_of
+    return ([c for c in columns_of(expand(metrics)[0]) if not c.endswith("_raw")]
+            + [column_of(name) for name in qp])
 
 
 def _eval_set(name, spec, where):
     spec = check_mapping(spec, f"{where}: sets.{name}", SET_KEYS, required=("metrics",))
     metrics = as_list(spec["metrics"], f"{where}: sets.{name}.metrics")
-    computed = _computed_columns(metrics)
+    qp = {str(k): str(v) for k, v in
+          check_mapping(spec.get("qp") or {}, f"{where}: sets.{name}.qp").items()}
+    from sebench.scoring.predictors import NAME
+    for qp_name in qp:
+        if not NAME.match(qp_name):
+            raise ConfigError(f"{where}: sets.{name}.qp: the name '{qp_name}' must be letters, "
+                              "digits and _")
+    computed = _computed_columns(metrics, qp)
     columns = as_list(spec.get("columns"), f"{where}: sets.{name}.columns") or computed
     for col in columns:
         if col not in computed:
@@ -85,7 +104,7 @@ def _eval_set(name, spec, where):
     if not isinstance(reference, bool):
         raise ConfigError(f"{where}: sets.{name}.reference: expected true or false")
     return EvalSet(name, metrics, columns, reference, str(spec.get("score_args") or ""),
-                   as_list(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"))
+                   as_list(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"), qp)
 
 
 def load_policy(path):
@@ -111,6 +130,9 @@ def load_policy(path):
             if m not in shown:
                 raise ConfigError(f"{path}: significance metric '{m}' is not a column of any set")
         policy.alpha = float(sig.get("alpha", 0.01))
+    if data.get("comparison") is not None:
+        from sebench.results.comparison import load_comparison
+        policy.comparison = load_comparison(data["comparison"], policy, path)
     return policy
 
 
