@@ -181,7 +181,7 @@ def test_comparison_derives_data_teacher_model_and_budget(report):
     params = sum(p.numel() for p in build_from_config(SE_CFG).parameters())
     assert cells["supervised"]["params"] == (f"{params / 1e3:.1f} k" if params >= 1e3
                                              else str(params))
-    assert cells["specsub"]["params"] == "0"
+    assert cells["specsub"]["params"] == "0" and cells["noisy"]["params"] == "–"
 
 
 def test_teacher_vs_judge_marks_the_teacher(report):

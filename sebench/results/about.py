@@ -222,7 +222,7 @@ def describe(system, exp_root, recipe=None, override=None):
     entry = recipe.systems.get(system) if recipe is not None else None
     from sebench.recipe.systems import INPUT
     if entry is not None and entry.enhance == INPUT:
-        about = About(model="–", params=0, input=True)
+        about = About(model="–", input=True)
     elif entry is not None and entry.enhance and entry.enhance != "{self}":
         about = describe_enhancer(shlex.split(_expand(entry.enhance, exp_root, system)))
     else:

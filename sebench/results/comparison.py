@@ -270,7 +270,7 @@ def comparison_section(policy, scores, systems):
         teacher = teacher_name(a.teacher, policy.names)
         steps = "+".join(str(s) for s in a.steps) or "–"
         about = [policy.display(r.name), a.data_kind if a.known else "?", teacher, a.model,
-                 _params(a.params), steps, ", ".join(a.sets) or "–"]
+                 "–" if a.input else _params(a.params), steps, ", ".join(a.sets) or "–"]
         lines.append("| " + " | ".join(about + cells[r.name]) + " |")
     lines += [""] + _legend(comp, policy, inputs, baseline, judge_cols, inputs_judged, skipped)
     return lines
