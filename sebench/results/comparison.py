@@ -35,12 +35,6 @@ class Comparison:
     about: dict = field(default_factory=dict)       # system -> about override
 
 
-def _set_columns(policy, set_name, where):
-    from sebench.results.policy import _computed_columns
-    ev = policy.set(set_name)
-    return ev, _computed_columns(ev.metrics, ev.qp)
-
-
 def load_comparison(spec, policy, path):
     """The ``comparison:`` section of an eval.yaml, checked against its sets."""
     from sebench.results.about import check_override
@@ -51,7 +45,7 @@ def load_comparison(spec, policy, path):
     for ev in policy.sets:
         if chosen and ev.name not in chosen:
             continue
-        _, computed = _set_columns(policy, ev.name, where)
+        computed = ev.computed()
         for col in as_list(chosen.get(ev.name), f"{where}.columns.{ev.name}") or ev.columns:
             if col not in computed:
                 raise ConfigError(f"{where}.columns.{ev.name}: '{col}' is not computed for "
@@ -79,7 +73,7 @@ def load_comparison(spec, policy, path):
     if spec.get("judges") is not None:
         judges = check_mapping(spec["judges"], f"{where}.judges", ("set", "columns"),
                                required=("set", "columns"))
-        _, computed = _set_columns(policy, str(judges["set"]), where)
+        computed = policy.set(str(judges["set"])).computed()
         cols = as_list(judges["columns"], f"{where}.judges.columns")
         for col in cols:
             if col not in computed:
@@ -162,7 +156,7 @@ def _params(n):
     return str(n)
 
 
-def _p_value(rows, row, baseline, set_name, column):
+def _p_value(row, baseline, set_name, column):
     from sebench.scoring.stats import wilcoxon_table
     if baseline is None or row is baseline:
         return None
@@ -222,8 +216,10 @@ def comparison_section(policy, scores, systems):
         apply_override(abouts[r.name], comp.about.get(r.name, {}))
     inputs = set(comp.input if comp.input is not None
                  else [r.name for r in rows if abouts[r.name].input])
-    by_name = {r.name: r for r in rows}
-    baseline = by_name.get(policy.baseline)
+    baseline = next((r for r in rows if r.name == policy.baseline), None)
+    if baseline is None and policy.baseline:       # compared against without being a row
+        baseline = locate([policy.baseline], scores)[0]
+        baseline = baseline if os.path.isdir(baseline.score_dir) else None
 
     header = ["system", "data", "teacher", "model", "params", "steps", "training sets"]
     header += [f"{s}: {policy.display(c)}" for s, c in comp.columns]
@@ -238,7 +234,7 @@ def comparison_section(policy, scores, systems):
             if i in best:
                 text = f"**{text}**"
             if col in comp.significance and mean is not None:
-                p = _p_value(rows, r, baseline, set_name, col)
+                p = _p_value(r, baseline, set_name, col)
                 if p is not None:
                     text += f" (p {p:.2g}{'*' if p < policy.alpha else ''})"
             cells[r.name].append(text)

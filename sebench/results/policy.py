@@ -54,6 +54,10 @@ class EvalSet:
     breakdown: list = field(default_factory=list)   # utt2<name> files grouping a second table
     qp: dict = field(default_factory=dict)    # predictor name -> `sebench score --qp` path
 
+    def computed(self):
+        """Every column its scoring writes (the table may show fewer)."""
+        return _computed_columns(self.metrics, self.qp)
+
 
 @dataclass
 class EvalPolicy:

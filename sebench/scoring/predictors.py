@@ -23,10 +23,6 @@ def column_of(name):
     return PREFIX + name
 
 
-def is_predictor_column(column):
-    return column.startswith(PREFIX)
-
-
 class PredictorMetric:
     """One ``--qp`` spec: the column it fills and the predictor, loaded on first use."""
 

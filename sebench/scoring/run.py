@@ -146,7 +146,7 @@ def _stats(values):
 
 def summarize(rows, columns):
     summary = {"utterances": len(rows), "metrics": {}}
-    unit_names = set(UNITS)
+    known = set(UNITS) | set(METRIC_UNIT) | set(columns)     # reasons' prefixes of one metric
     for col in columns:
         enh_vals = [r["enh"].get(col) for r in rows]
         entry = _stats(enh_vals)
@@ -158,7 +158,7 @@ def summarize(rows, columns):
                 own = METRIC_UNIT.get(col, "dnsmos" if col.startswith("dnsmos") else col)
                 for reason in (r["enh"].get("error") or "unknown").split(REASON_SEP):
                     prefix = reason.split(":", 1)[0]
-                    if prefix == own or prefix == col or prefix not in unit_names | set(METRIC_UNIT):
+                    if prefix == own or prefix == col or prefix not in known:
                         reasons[reason] = reasons.get(reason, 0) + 1
         entry["failures"] = failures
         entry["failure_reasons"] = reasons
