@@ -94,6 +94,8 @@ def recipe_dir(tmp_path_factory):
     for name, (method, train, options, steps) in TRAINED.items():
         write_experiment(exp, name, method, train, options, steps)
     write_experiment(exp, "mixit", "mixit", ["data/real_train"], {}, 7)
+    write_experiment(exp, "remixit", "remixit", ["data/real_train"],
+                     {"teacher": "exp/supervised"}, 4)
     (exp / "qp_cnn" / "model").mkdir(parents=True)
     export_model(exp / "qp_cnn" / "model", dict(QP_CFG), build_from_config(QP_CFG).state_dict(),
                  state={"step": 40})
@@ -182,6 +184,14 @@ def test_comparison_derives_data_teacher_model_and_budget(report):
     assert cells["supervised"]["params"] == (f"{params / 1e3:.1f} k" if params >= 1e3
                                              else str(params))
     assert cells["specsub"]["params"] == "0" and cells["noisy"]["params"] == "–"
+
+
+
+def test_teacher_student_counts_its_teacher_model(recipe_dir):
+    from sebench.results.about import describe_experiment
+    about = describe_experiment(recipe_dir[0] / "exp" / "remixit")
+    assert (about.data_kind, about.teacher, about.steps, about.sets) == (
+        "both", "supervised (SE teacher)", [30, 4], ["train", "real_train"])
 
 
 def test_teacher_vs_judge_marks_the_teacher(report):

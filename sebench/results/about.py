@@ -75,7 +75,13 @@ TEACHERS = {
     "semi": lambda o, exp: _label_teacher(o.get("label_metric", "p808")),
     "pesqnet": lambda o, exp: (("pesqnet", os.path.join(exp, "model_pesqnet"))
                                if float(o.get("alpha", 0.0)) < 1 else ("none", None)),
+    # teacher-student self-training: the teacher is an SE model, not a quality predictor
+    "remixit": lambda o, exp: ((f"{os.path.basename(os.path.normpath(str(o['teacher'])))} "
+                                "(SE teacher)", None) if o.get("teacher") else ("none", None)),
 }
+#: method -> the option naming the trained SE model it starts from or learns from, whose data
+#: and steps count as its own (default: init_from)
+SE_SOURCES = {"remixit": "teacher"}
 
 
 def _command_words(config_file):
@@ -160,7 +166,8 @@ def describe_experiment(exp_dir, seen=()):
         with open(info, encoding="utf-8") as f:
             step = json.load(f).get("step")
         about.steps = [int(step)] if step is not None else []
-    base = options.get("init_from") and _from(cwd, str(options["init_from"]))
+    source = SE_SOURCES.get(cfg.get("method"), "init_from")
+    base = options.get(source) and _from(cwd, str(options[source]))
     if base and os.path.isdir(base) and os.path.abspath(base) not in seen:
         about.merge(describe_experiment(base, tuple(seen) + (os.path.abspath(exp_dir),)))
     return about
