@@ -20,7 +20,7 @@ report``)::
       metrics: [pesq_wb, sisdr]           # on every set whose columns include them
       alpha: 0.01                         # marked with * below this p-value
     comparison:                           # the table of every method (results/comparison.py)
-      systems: [noisy, supervised, gan]   # rows; those not run are skipped with a note
+      systems: [noisy, supervised, gan]   # rows (or all: recipe.yaml's); not run: a note
       columns: {test: [pesq_wb, sisdr], real_test: [dnsmos_ovrl]}   # default: each set's
       significance: [pesq_wb]             # p-values vs the baseline (default: significance's)
       judges: {set: real_test, columns: [dnsmos_p808, qp_cnn]}   # teacher vs judge group
