@@ -219,9 +219,13 @@ def test_comparison_across_experiments(recipe_dir, tmp_path):
         judges=None))
     policy["comparison"].pop("judges")
     (tmp_path / "eval.yaml").write_text(yaml.safe_dump(policy))
+    from sebench.cli.report import build_parser
+    from sebench.results.table import write_results
+    args = build_parser("report").parse_args([
+        "--eval", str(tmp_path / "eval.yaml"), "--scores", str(root / "exp/scores"),
+        "--scores", str(other / "scores"), "--systems", "noisy,nonadv", "--out", "R.md"])
     out = tmp_path / "R.md"
-    run_cli("report", "--eval", tmp_path / "eval.yaml", "--scores", root / "exp/scores",
-            "--scores", other / "scores", "--systems", "noisy,nonadv", "--out", out)
+    write_results(load_policy(args.eval), args.scores, args.systems.split(","), str(out))
     cells, _ = table(out.read_text())
     assert list(cells) == ["noisy", "supervised", "nonadv", "vbd_sup"]
     assert cells["nonadv"]["test: PESQ-WB"].startswith("**")
