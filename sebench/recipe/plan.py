@@ -45,7 +45,8 @@ class Context:
             raise ConfigError(f"{eval_path}: significance baseline '{baseline}' is not a system "
                               f"of {recipe_path}")
         for ev in (self.policy.sets if self.policy else ()):
-            needed = [r for spec in ev.qp.values() for r in references(spec)]
+            needed = [r for spec in self.policy.qp.get(ev.name, {}).values()
+                      for r in references(spec)]
             for name, system in (self.recipe.systems.items() if needed else ()):
                 if system.is_row and (system.sets is None or ev.name in system.sets):
                     # a row scored on this set needs the predictors the set is scored with
@@ -194,7 +195,7 @@ def _score(ctx, selected):
             if ev.reference:
                 words += ["--ref", ctx.data_dir(set_name)]
             words += ["--metrics", ",".join(ev.metrics), "--out", out]
-            for qp_name, spec in ev.qp.items():
+            for qp_name, spec in ctx.policy.qp.get(set_name, {}).items():
                 words += ["--qp", f"{qp_name}=" + ctx.expand(
                     spec, f"{ctx.eval_path}: sets.{set_name}.qp.{qp_name}", set_name=set_name)]
             words += ctx.words(ev.score_args, f"{ctx.eval_path}: sets.{set_name}.score_args",

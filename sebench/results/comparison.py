@@ -45,7 +45,7 @@ def load_comparison(spec, policy, path):
     for ev in policy.sets:
         if chosen and ev.name not in chosen:
             continue
-        computed = ev.computed()
+        computed = policy.computed(ev.name)
         for col in as_list(chosen.get(ev.name), f"{where}.columns.{ev.name}") or ev.columns:
             if col not in computed:
                 raise ConfigError(f"{where}.columns.{ev.name}: '{col}' is not computed for "
@@ -73,7 +73,7 @@ def load_comparison(spec, policy, path):
     if spec.get("judges") is not None:
         judges = check_mapping(spec["judges"], f"{where}.judges", ("set", "columns"),
                                required=("set", "columns"))
-        computed = policy.set(str(judges["set"])).computed()
+        computed = policy.computed(str(judges["set"]))
         cols = as_list(judges["columns"], f"{where}.judges.columns")
         for col in cols:
             if col not in computed:

@@ -52,11 +52,6 @@ class EvalSet:
     reference: bool = False
     score_args: str = ""
     breakdown: list = field(default_factory=list)   # utt2<name> files grouping a second table
-    qp: dict = field(default_factory=dict)    # predictor name -> `sebench score --qp` path
-
-    def computed(self):
-        """Every column its scoring writes (the table may show fewer)."""
-        return _computed_columns(self.metrics, self.qp)
 
 
 @dataclass
@@ -69,6 +64,12 @@ class EvalPolicy:
     significance_metrics: list = field(default_factory=list)
     alpha: float = 0.01
     comparison: object = None     # sebench.results.comparison.Comparison, when configured
+    qp: dict = field(default_factory=dict)   # set -> {predictor name: `score --qp` path}
+
+    def computed(self, set_name):
+        """Every column a set's scoring writes (its table may show fewer)."""
+        ev = self.set(set_name)
+        return _computed_columns(ev.metrics, self.qp.get(set_name, {}))
 
     def display(self, name):
         return self.names.get(name, METRIC_NAMES.get(name, name))
@@ -88,17 +89,20 @@ def _computed_columns(metrics, qp=()):
             + [column_of(name) for name in qp])
 
 
+def _predictor_specs(spec, where):
+    """A set's ``qp: {name: path}`` (trained predictors scored as columns qp_<name>)."""
+    from sebench.scoring.predictors import NAME
+    qp = {str(k): str(v) for k, v in check_mapping(spec.get("qp") or {}, where).items()}
+    for qp_name in qp:
+        if not NAME.match(qp_name):
+            raise ConfigError(f"{where}: the name '{qp_name}' must be letters, digits and _")
+    return qp
+
+
 def _eval_set(name, spec, where):
     spec = check_mapping(spec, f"{where}: sets.{name}", SET_KEYS, required=("metrics",))
     metrics = as_list(spec["metrics"], f"{where}: sets.{name}.metrics")
-    qp = {str(k): str(v) for k, v in
-          check_mapping(spec.get("qp") or {}, f"{where}: sets.{name}.qp").items()}
-    from sebench.scoring.predictors import NAME
-    for qp_name in qp:
-        if not NAME.match(qp_name):
-            raise ConfigError(f"{where}: sets.{name}.qp: the name '{qp_name}' must be letters, "
-                              "digits and _")
-    computed = _computed_columns(metrics, qp)
+    computed = _computed_columns(metrics, _predictor_specs(spec, f"{where}: sets.{name}.qp"))
     columns = as_list(spec.get("columns"), f"{where}: sets.{name}.columns") or computed
     for col in columns:
         if col not in computed:
@@ -108,7 +112,7 @@ def _eval_set(name, spec, where):
     if not isinstance(reference, bool):
         raise ConfigError(f"{where}: sets.{name}.reference: expected true or false")
     return EvalSet(name, metrics, columns, reference, str(spec.get("score_args") or ""),
-                   as_list(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"), qp)
+                   as_list(spec.get("breakdown"), f"{where}: sets.{name}.breakdown"))
 
 
 def load_policy(path):
@@ -122,6 +126,8 @@ def load_policy(path):
                         note=" ".join(str(data.get("note") or "").split()),
                         names={str(k): str(v) for k, v in
                                check_mapping(data.get("names") or {}, f"{path}: names").items()})
+    policy.qp = {name: _predictor_specs(spec, f"{path}: sets.{name}.qp")
+                 for name, spec in sets.items() if spec.get("qp")}
     sig = check_mapping(data.get("significance") or {}, f"{path}: significance",
                         SIGNIFICANCE_KEYS)
     if sig:
