@@ -92,6 +92,9 @@ def test_mini_recipe_smoke(tmp_path):
     assert [r.split("|")[1].strip() for r in significance] == [s for s in SYSTEMS
                                                                if s != "supervised"]
     assert all(len(r.split("|")[2:-1]) == 4 for r in significance)   # 4 metric columns
+    # the comparison of every method: the same rows; deepdream's teacher (qp_cnn) marked
+    comparison = {r.split("|")[1].strip(): r for r in table_after("## Comparison of every method")}
+    assert list(comparison) == SYSTEMS and "†" in comparison["deepdream"]
     for sys in ("supervised", "deepdream", "gan", "semi"):
         assert (exp / "packed" / f"{sys}.zip").is_file()
 

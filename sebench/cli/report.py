@@ -6,7 +6,10 @@ sebench report --eval conf/eval.yaml --scores exp/scores --systems noisy,supervi
     --qp exp/qp_cnn --curves exp/gan/learning_curves.png --out exp/RESULTS.md
 sebench report --scores exp/scores --systems noisy,supervised,gan \\
     --set test:pesq_wb,stoi,sisdr,csig,cbak,covl,dnsmos_ovrl \\
-    --set real_test:dnsmos_p808,dnsmos_sig,dnsmos_bak,dnsmos_ovrl --out RESULTS.md"""
+    --set real_test:dnsmos_p808,dnsmos_sig,dnsmos_bak,dnsmos_ovrl --out RESULTS.md
+# systems of several experiments (e.g. two recipes) in one table and comparison:
+sebench report --eval conf/eval.yaml --scores exp/scores --scores ../../vbd/se1/exp/scores \
+    --systems noisy,supervised,nonadv,vbd_sup=../../vbd/se1/exp/scores/supervised --out CMP.md"""
 
 
 def build_parser(prog):
@@ -15,9 +18,21 @@ def build_parser(prog):
                           "The layout comes from the recipe's evaluation policy (--eval "
                           "conf/eval.yaml: sets, columns, display names, title, note, and the "
                           "baseline for Wilcoxon significance) or from --set arguments. "
-                          "Predictor accuracy and learning-curve images follow.", EXAMPLE)
-    p.add_argument("--scores", required=True, help="folder with <system>/<set>/summary.json")
-    p.add_argument("--systems", required=True, help="comma list, in row order (noisy first)")
+                          "With a `comparison:` section the policy also gets the table of "
+                          "every method: training data, teacher, model, parameters, steps "
+                          "(read from each experiment beside its scores: SCORES/../<system>/ "
+                          "and SCORES/../conf/recipe.yaml), the best value per column in "
+                          "bold, Wilcoxon p-values against the baseline and the teacher vs "
+                          "judge columns. Predictor accuracy and learning-curve images "
+                          "follow.", EXAMPLE)
+    p.add_argument("--scores", required=True, action="append", metavar="SCORES",
+                   help="folder with <system>/<set>/summary.json (an experiment's "
+                        "exp/scores); repeat it to compare systems of several experiments: a "
+                        "system name is looked up in each in turn")
+    p.add_argument("--systems", required=True,
+                   help="comma list, in row order (noisy first); an item NAME=DIR takes "
+                        "the row NAME from DIR (a folder with <set>/summary.json, e.g. "
+                        "other/exp/scores/supervised)")
     p.add_argument("--eval", metavar="EVAL.yaml", help="the evaluation policy (conf/eval.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="SET:METRICS",
                    help="without --eval: a test set and its metric columns (repeatable)")

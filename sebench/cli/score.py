@@ -9,7 +9,9 @@ from sebench.config import OneOf, Range
 EXAMPLE = """\
 sebench score --enh exp/enhanced/test --ref data/test --noisy data/test \\
     --metrics pesq_wb,stoi,sisdr,csig,cbak,covl,dnsmos --out exp/scores/test --nj 2
-sebench score --enh enhanced_folder/ --metrics nonintrusive --out scores/"""
+sebench score --enh enhanced_folder/ --metrics nonintrusive --out scores/
+sebench score --enh exp/enh/deepdream/real_test --metrics dnsmos --qp cnn=exp/qp_cnn \
+    --out exp/scores/deepdream/real_test        # + qp_cnn: the trained predictor's score"""
 
 DEFAULTS = {
     "metrics": "pesq_wb,stoi,sisdr",
@@ -25,6 +27,7 @@ DEFAULTS = {
                                          # clip, as dnsmos_local.py) or first_window (cheaper)
     "on_rate_mismatch": "resample",  # estimate at another rate than its reference: resample
                                      # it (soxr; a warning) or error (NaN with the reason)
+    "qp": [],                   # trained quality predictors scored as columns qp_<name>
 }
 
 #: value rules (sebench.config), checked with the types before anything is read
@@ -45,6 +48,11 @@ def build_parser(prog):
                                      "sir, sar, snr, segsnr, csig, cbak, covl, dnsmos, srmr, "
                                      "wada_snr (WADA SNR estimate, non-intrusive), or "
                                      "the groups intrusive, nonintrusive, all")
+    p.add_argument("--qp", action="append", metavar="[NAME=]PATH",
+                   help="also score with a trained sebench quality predictor (a train-qp "
+                        "experiment, model dir or .zip, or distillmos): column qp_NAME per "
+                        "utterance, on its label's scale; NAME defaults to PATH's folder name "
+                        "without a leading qp_ (repeatable)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--nj", type=int, help="number of jobs (shards)")
     p.add_argument("--cmd", help="job runner: run.pl, slurm.pl or queue.pl (with options)")
@@ -78,15 +86,18 @@ def run(args, rest):
     from sebench.jobs.shards import balanced_shards
     from sebench.metrics import columns_of, expand
     from sebench.scoring.compute import CHOICES, ScoreCache, check_options, default_cache_dir
+    from sebench.scoring.predictors import predictor_metrics
     from sebench.scoring.run import (audio_map, collect_shards, conventions, estimated_cost,
                                      pair_keys, score_keys, write_outputs)
     from sebench.version import provenance
 
     cfg = resolve_config(DEFAULTS, args, rest, [("metrics", "metrics"), ("nj", "nj"),
-                                                ("cmd", "cmd"), ("channel", "channel")]
+                                                ("cmd", "cmd"), ("channel", "channel"),
+                                                ("qp", "qp")]
                          + [(key, key) for key in CHOICES if hasattr(args, key)], CHECKS)
     metrics, units = expand(cfg["metrics"])
-    columns = columns_of(metrics)
+    predictors = predictor_metrics(cfg["qp"])
+    columns = columns_of(metrics) + [p.column for p in predictors]
     enh = audio_map(args.enh, "enh")
     ref = audio_map(args.ref, "ref")
     noisy = audio_map(args.noisy, "noisy")
@@ -109,7 +120,7 @@ def run(args, rest):
     nj = max(1, min(int(cfg["nj"]), len(keys)))
     failed_jobs, job_error = [], None
     if args.rows_out or nj == 1:
-        rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options)
+        rows = score_keys(keys, enh, ref, noisy, noise, units, cache, options, predictors)
         if args.rows_out:
             from sebench.utils.fileio import atomic_write_text
             atomic_write_text(args.rows_out, "".join(json.dumps(r) + "\n" for r in rows))
@@ -117,8 +128,8 @@ def run(args, rest):
     else:
         split = os.path.join(args.out, f"split{nj}")
         os.makedirs(split, exist_ok=True)
-        costs = [estimated_cost(enh[k], units, cfg["dnsmos_short_clips"], cfg["dnsmos_windows"])
-                 * (2 if noisy else 1) for k in keys]
+        costs = [estimated_cost(enh[k], units, cfg["dnsmos_short_clips"], cfg["dnsmos_windows"],
+                                predictors) * (2 if noisy else 1) for k in keys]
         shards = [[keys[j] for j in shard] for shard in balanced_shards(costs, nj)]
         for i, shard in enumerate(shards, 1):
             with open(os.path.join(split, f"keys.{i}"), "w") as f:
@@ -129,6 +140,8 @@ def run(args, rest):
                                     "--keys", os.path.join(split, "keys.JOB"),
                                     "--rows-out", os.path.join(split, "rows.JOB.jsonl"),
                                     "--nj", "1", "--metrics", ",".join(metrics)]
+        for predictor in predictors:
+            command += ["--qp", predictor.spec()]
         for flag, value in (("--ref", args.ref), ("--noisy", args.noisy), ("--noise", args.noise),
                             ("--channel", cfg["channel"]),
                             ("--length_tolerance", cfg["length_tolerance"]),
@@ -140,12 +153,14 @@ def run(args, rest):
             run_jobs(cfg["cmd"], nj, os.path.join(args.out, "log", "score.JOB.log"), command)
         except SebenchError as e:
             job_error = e
-        rows, failed_jobs = collect_shards(split, shards, units, bool(noisy))
+        rows, failed_jobs = collect_shards(split, shards, units, bool(noisy), predictors)
         if len(failed_jobs) == nj:
             raise job_error or SebenchError(f"no scoring job wrote its rows; see {args.out}/log")
     info = {"enh": os.path.abspath(args.enh), "ref": args.ref and os.path.abspath(args.ref),
             "noisy": args.noisy and os.path.abspath(args.noisy), "metric_names": metrics,
             "conventions": conventions(units, cfg), "provenance": provenance(), "nj": nj}
+    if predictors:
+        info["predictors"] = {p.column: p.path for p in predictors}
     if "dnsmos" in units:
         from sebench.metrics.dnsmos import MODEL_SHA256
         info["dnsmos_models"] = ", ".join(f"{k} sha256 {v[:12]}…" for k, v in MODEL_SHA256.items())

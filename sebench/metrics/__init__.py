@@ -46,8 +46,13 @@ GROUPS = {
 }
 GROUPS["all"] = GROUPS["intrusive"] + GROUPS["nonintrusive"]
 
-#: higher is better for every column except these distances
-LOWER_IS_BETTER = {"llr", "wss"}
+#: higher is better for every column except these distances and errors
+LOWER_IS_BETTER = {"llr", "wss", "lsd", "mse", "mae", "wer", "cer"}
+
+
+def higher_is_better(column):
+    """Direction of a score column (report tables mark the best value by it)."""
+    return column not in LOWER_IS_BETTER
 
 
 def expand(names):

@@ -9,15 +9,20 @@ from sebench.utils.log import progress
 
 
 @torch.no_grad()
+def predict_wave(q, audio, rate, device="cpu", window_seconds=DEFAULT_WINDOW_SECONDS):
+    """One mono recording's score on the label's scale (resampled to the predictor's rate;
+    longer than ``window_seconds``: the mean over windows)."""
+    if rate != q.fs:
+        audio = resample(audio, rate, q.fs)
+    wave = torch.from_numpy(audio).float().unsqueeze(0).to(device)
+    score = score_in_windows(q, wave, None, window_samples(window_seconds, q.fs))
+    return float(q.scale.denormalize(score)[0])
+
+
 def predict(q, source, device="cpu", window_seconds=DEFAULT_WINDOW_SECONDS):
     """Scores; recordings longer than ``window_seconds`` are averaged over windows."""
-    scale = q.scale
-    window = window_samples(window_seconds, q.fs)
     out = {}
     for key, path in progress(sorted(audio_map(source, "wav").items()), desc="predict"):
         audio, rate = read(path, channel="mean")
-        if rate != q.fs:
-            audio = resample(audio, rate, q.fs)
-        score = score_in_windows(q, torch.from_numpy(audio).unsqueeze(0).to(device), None, window)
-        out[key] = float(scale.denormalize(score)[0])
+        out[key] = predict_wave(q, audio, rate, device, window_seconds)
     return out

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from sebench.errors import ConfigError
-from sebench.recipe.systems import INPUT, PLACEHOLDER, TRAIN_COMMANDS, Recipe
+from sebench.recipe.systems import INPUT, PLACEHOLDER, TRAIN_COMMANDS, Recipe, references
 from sebench.results.policy import load_policy
 from sebench.utils.schema import as_list
 
@@ -44,6 +44,13 @@ class Context:
         if baseline and baseline not in self.recipe.systems:
             raise ConfigError(f"{eval_path}: significance baseline '{baseline}' is not a system "
                               f"of {recipe_path}")
+        for ev in (self.policy.sets if self.policy else ()):
+            needed = [r for spec in self.policy.qp.get(ev.name, {}).values()
+                      for r in references(spec)]
+            for name, system in (self.recipe.systems.items() if needed else ()):
+                if system.is_row and (system.sets is None or ev.name in system.sets):
+                    # a row scored on this set needs the predictors the set is scored with
+                    self.recipe.add_needs(name, needed, f"{eval_path}: sets.{ev.name}.qp")
 
     def exp_dir(self, name):
         return os.path.join(self.exp, name)
@@ -188,6 +195,9 @@ def _score(ctx, selected):
             if ev.reference:
                 words += ["--ref", ctx.data_dir(set_name)]
             words += ["--metrics", ",".join(ev.metrics), "--out", out]
+            for qp_name, spec in ctx.policy.qp.get(set_name, {}).items():
+                words += ["--qp", f"{qp_name}=" + ctx.expand(
+                    spec, f"{ctx.eval_path}: sets.{set_name}.qp.{qp_name}", set_name=set_name)]
             words += ctx.words(ev.score_args, f"{ctx.eval_path}: sets.{set_name}.score_args",
                                set_name=set_name)
             items.append(Item("score", f"{name}/{set_name}", out, words))

@@ -34,6 +34,9 @@ A system's keys:
   systems with an enhancer are rows of the table.
 - ``sets``: the test sets of ``conf/eval.yaml`` it is enhanced and scored on (default: all).
 - ``needs``: systems it depends on beyond those its strings reference.
+- ``about``: what the comparison table cannot derive from the experiment (``data``,
+  ``teacher``, ``model``, ``params``, ``steps``, ``sets``, ``input``; see
+  ``sebench.results.about``).
 
 Strings may use ``{data}``, ``{exp}``, ``{seed}``, ``{self}`` (this system's experiment
 dir), ``{exp:NAME}`` (another system's experiment dir, which makes it a dependency),
@@ -52,7 +55,7 @@ from sebench.utils.schema import as_list, check_mapping
 RECIPE_KEYS = ("simulate", "label", "systems", "default_systems")
 SIMULATE_KEYS = ("clean", "noise", "rir", "config", "args", "seed")
 LABEL_KEYS = ("sets", "args")
-SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs")
+SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs", "about")
 TRAIN_KEYS = ("command", "config", "model", "data", "valid", "args")
 #: training command -> its option for the model config
 TRAIN_COMMANDS = {"train": "--model-config", "train-qp": "--qp-config"}
@@ -69,6 +72,7 @@ class System:
     enhance: str = None
     sets: list = None
     needs: list = field(default_factory=list)
+    about: dict = field(default_factory=dict)   # overrides of the comparison table's columns
 
     @property
     def command(self):
@@ -99,6 +103,9 @@ def _system(name, spec, where):
     system = System(name, before=[str(b) for b in spec.get("before") or []],
                     needs=as_list(spec.get("needs"), f"{where}.needs"),
                     sets=as_list(spec["sets"], f"{where}.sets") if "sets" in spec else None)
+    if spec.get("about") is not None:
+        from sebench.results.about import check_override
+        system.about = check_override(spec["about"], f"{where}.about")
     if spec.get("train") is not None:
         system.train = check_mapping(spec["train"], f"{where}.train", TRAIN_KEYS,
                                      required=("config", "data"))
@@ -205,6 +212,12 @@ class Recipe:
                 closure.add(name)
                 todo += self.deps[name]
         return [name for name in self.order if name in closure]
+
+    def add_needs(self, name, deps, where):
+        """More dependencies of system ``name`` (e.g. the predictors its scores need)."""
+        self._check_names(deps, where)
+        self.deps[name] = list(dict.fromkeys(self.deps[name] + [d for d in deps if d != name]))
+        self.order = self._topological()
 
     def training_stage(self, name):
         """'qp' for a predictor that needs only predictors, 'train' for the other trained

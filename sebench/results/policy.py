@@ -15,6 +15,7 @@ report``)::
                                           # another per utt2noise value)
       real_test:
         metrics: nonintrusive             # DNSMOS + SRMR, no reference
+        qp: {cnn: "{exp:qp_cnn}"}         # + column qp_cnn: a trained predictor's score
     names: {pesq_wb: PESQ-WB, nonadv: Non-Adv}    # display names of columns and rows
     significance:                         # Wilcoxon signed-rank, each system vs the baseline
       baseline: nonadv
@@ -22,6 +23,13 @@ report``)::
       alpha: 0.01                         # marked with * below this p-value
     published:                            # papers' numbers as marked rows (results/published.py)
       - {name: Non-Adv, source: "paper 004", values: {pesq_wb: 2.57}}
+    comparison:                           # the table of every method (results/comparison.py)
+      systems: [noisy, supervised, gan]   # rows (or all: recipe.yaml's); not run: a note
+      columns: {test: [pesq_wb, sisdr], real_test: [dnsmos_ovrl]}   # default: each set's
+      significance: [pesq_wb]             # p-values vs the baseline (default: significance's)
+      judges: {set: real_test, columns: [dnsmos_p808, qp_cnn]}   # teacher vs judge group
+      input: [noisy]                      # rows never marked best (default: `enhance: input`)
+      about: {gan: {teacher: dnsmos_p808}}   # what cannot be derived from the experiments
 """
 from dataclasses import dataclass, field
 
@@ -35,8 +43,9 @@ METRIC_NAMES = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "est
                 "segsnr": "SNRseg", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL",
                 "dnsmos_p808": "P.808", "dnsmos_sig": "SIG", "dnsmos_bak": "BAK",
                 "dnsmos_ovrl": "OVRL", "srmr": "SRMR", "wada_snr": "WADA-SNR"}
-POLICY_KEYS = ("title", "note", "sets", "names", "significance", "published")
-SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown")
+POLICY_KEYS = ("title", "note", "sets", "names", "significance", "published",
+               "comparison")
+SET_KEYS = ("metrics", "reference", "columns", "score_args", "breakdown", "qp")
 SIGNIFICANCE_KEYS = ("baseline", "metrics", "alpha")
 
 
@@ -61,6 +70,13 @@ class EvalPolicy:
     significance_metrics: list = field(default_factory=list)
     published: list = field(default_factory=list)    # rows from papers, marked as such
     alpha: float = 0.01
+    comparison: object = None     # sebench.results.comparison.Comparison, when configured
+    qp: dict = field(default_factory=dict)   # set -> {predictor name: `score --qp` path}
+
+    def computed(self, set_name):
+        """Every column a set's scoring writes (its table may show fewer)."""
+        ev = self.set(set_name)
+        return _computed_columns(ev.metrics, self.qp.get(set_name, {}))
 
     def display(self, name):
         return self.names.get(name, METRIC_NAMES.get(name, name))
@@ -73,15 +89,27 @@ class EvalPolicy:
                           f"(sets: {', '.join(s.name for s in self.sets)})")
 
 
-def _computed_columns(metrics):
+def _computed_columns(metrics, qp=()):
     from sebench.metrics import columns_of, expand
-    return [c for c in columns_of(expand(metrics)[0]) if not c.endswith("_raw")]
+    from sebench.scoring.predictors import column_of
+    return ([c for c in columns_of(expand(metrics)[0]) if not c.endswith("_raw")]
+            + [column_of(name) for name in qp])
+
+
+def _predictor_specs(spec, where):
+    """A set's ``qp: {name: path}`` (trained predictors scored as columns qp_<name>)."""
+    from sebench.scoring.predictors import NAME
+    qp = {str(k): str(v) for k, v in check_mapping(spec.get("qp") or {}, where).items()}
+    for qp_name in qp:
+        if not NAME.match(qp_name):
+            raise ConfigError(f"{where}: the name '{qp_name}' must be letters, digits and _")
+    return qp
 
 
 def _eval_set(name, spec, where):
     spec = check_mapping(spec, f"{where}: sets.{name}", SET_KEYS, required=("metrics",))
     metrics = as_list(spec["metrics"], f"{where}: sets.{name}.metrics")
-    computed = _computed_columns(metrics)
+    computed = _computed_columns(metrics, _predictor_specs(spec, f"{where}: sets.{name}.qp"))
     columns = as_list(spec.get("columns"), f"{where}: sets.{name}.columns") or computed
     for col in columns:
         if col not in computed:
@@ -113,6 +141,8 @@ def load_policy(path):
                         note=" ".join(str(data.get("note") or "").split()),
                         names={str(k): str(v) for k, v in
                                check_mapping(data.get("names") or {}, f"{path}: names").items()})
+    policy.qp = {name: _predictor_specs(spec, f"{path}: sets.{name}.qp")
+                 for name, spec in sets.items() if spec.get("qp")}
     sig = check_mapping(data.get("significance") or {}, f"{path}: significance",
                         SIGNIFICANCE_KEYS)
     if sig:
@@ -127,6 +157,9 @@ def load_policy(path):
         policy.alpha = float(sig.get("alpha", 0.01))
     from sebench.results.published import load_published
     policy.published = load_published(data.get("published"), policy, str(path))
+    if data.get("comparison") is not None:
+        from sebench.results.comparison import load_comparison
+        policy.comparison = load_comparison(data["comparison"], policy, path)
     return policy
 
 

@@ -21,6 +21,10 @@ def _cell(summary, metric):
 
 
 def score_dir(scores, system, set_name):
+    """A system's score dir of a set: ``scores`` is a root holding <system>/<set>/, or a
+    mapping {system: folder holding <set>/} (systems from several experiments)."""
+    if isinstance(scores, dict):
+        return os.path.join(scores[system], set_name)
     return os.path.join(scores, system, set_name)
 
 
@@ -38,7 +42,9 @@ def results_table(policy, scores, systems):
             row += [_cell(summary, m) for m in s.columns]
         lines.append("| " + " | ".join(row) + " |")
     if not found:
-        raise SebenchError(f"{scores}: no <system>/<set>/summary.json for the given systems")
+        where = ", ".join(sorted(set(map(os.path.dirname, scores.values())))) \
+            if isinstance(scores, dict) else scores
+        raise SebenchError(f"{where}: no <system>/<set>/summary.json for the given systems")
     from sebench.results.published import published_lines
     return lines + published_lines(policy)
 
@@ -118,20 +124,32 @@ def curves_section(curves, out):
 
 
 def write_results(policy, scores, systems, out, qp=(), curves=(), data=None):
-    """Write RESULTS.md; returns its text."""
+    """Write RESULTS.md; returns its text. ``scores``: a scores root or a list of them;
+    ``systems``: names (looked up in the roots in turn) or ``LABEL=SCORE_DIR``."""
+    from sebench.results.comparison import comparison_section, locate
     from sebench.utils.fileio import atomic_write_text
     from sebench.version import provenance
 
+    roots = [scores] if isinstance(scores, str) else list(scores)
+    located = locate(systems, roots)
+    dirs = {r.name: r.score_dir for r in located}
+    if policy.baseline and policy.baseline not in dirs:     # compared against, not a row
+        dirs[policy.baseline] = locate([policy.baseline], roots)[0].score_dir
+    systems = [r.name for r in located]
     lines = [f"# {policy.title}", ""]
     if policy.note:
         lines += [policy.note, ""]
-    lines += results_table(policy, scores, systems)
+    lines += results_table(policy, dirs, systems)
     lines += ["", "Means over utterances; per-utterance scores, 95 % CIs and failure reasons are in "
-              f"`{scores}/<system>/<set>/`. DNSMOS: P.808 and P.835 (calibrated) ONNX models "
-              "from the speechmos wheel; PESQ-WB: ITU P.862.2 via `pesq`; SI-SDR zero-mean.", ""]
+              f"`{'`, `'.join(roots)}/<system>/<set>/`. DNSMOS: P.808 and P.835 (calibrated) "
+              "ONNX models from the speechmos wheel; PESQ-WB: ITU P.862.2 via `pesq`; SI-SDR "
+              "zero-mean.", ""]
+    lines += comparison_section(policy, roots, systems if policy.comparison is None
+                                or policy.comparison.systems is not None
+                                else [f"{r.name}={r.score_dir}" for r in located])
     from sebench.results.breakdown import breakdown_tables
-    lines += breakdown_tables(policy, scores, systems, data)
-    lines += significance_table(policy, scores, systems)
+    lines += breakdown_tables(policy, dirs, systems, data)
+    lines += significance_table(policy, dirs, systems)
     lines += accuracy_table(policy, qp, out)
     lines += curves_section(curves, out)
     prov = provenance()

@@ -77,9 +77,11 @@ def compute_unit(unit, est, ref, fs, noise=None, composite_pesq="wb", dnsmos_win
     raise KeyError(unit)
 
 
-def failed_row(units, reason):
-    """A row of NaN for every column of ``units``, with ``reason`` as its error."""
+def failed_row(units, reason, predictors=()):
+    """A row of NaN for every column of ``units`` (and ``predictors``), with ``reason`` as
+    its error."""
     row = {c: math.nan for u in units for c in UNITS[u].columns}
+    row.update({p.column: math.nan for p in predictors})
     row["error"] = reason
     row["warning"] = ""
     return row
@@ -112,9 +114,11 @@ def _match_rate(audio, fs, target_fs, what, policy, warnings):
 
 def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
                length_tolerance=0.1, composite_pesq="wb", dnsmos_windows="official",
-               dnsmos_short_clips="reference", on_rate_mismatch="resample"):
+               dnsmos_short_clips="reference", on_rate_mismatch="resample", predictors=()):
     """Score one estimate (against a reference when given). Returns a row dict with every
-    column, an ``error`` reason string ('' when none) and a ``warning`` string."""
+    column, an ``error`` reason string ('' when none) and a ``warning`` string.
+    ``predictors``: :class:`~sebench.scoring.predictors.PredictorMetric` columns, scored like
+    the other non-intrusive metrics on the estimate as it is."""
     warnings = []
     try:
         est, fs = _load(est_path, channel, "estimate")
@@ -137,7 +141,7 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
                 noise = _match_rate(noise, noise_fs, fs, "noise", on_rate_mismatch, warnings)
                 noise = noise[:len(ref)] if len(noise) >= len(ref) else None
     except MetricError as e:
-        return failed_row(units, str(e))
+        return failed_row(units, str(e), predictors)
     row, reasons = {}, []
     for unit in units:
         if UNITS[unit].intrusive and ref is None:
@@ -160,6 +164,12 @@ def score_pair(est_path, ref_path, units, noise_path=None, channel=None,
         except Exception as e:      # noqa: BLE001 - unforeseen (a bug, memory): one file's loss
             reasons.append(f"{unit}: {type(e).__name__}: {e}")
             row.update({c: math.nan for c in UNITS[unit].columns})
+    for predictor in predictors:
+        try:
+            row[predictor.column] = predictor(*own)
+        except Exception as e:      # noqa: BLE001 - as above: one file's loss, with the reason
+            reasons.append(f"{predictor.column}: {e}")
+            row[predictor.column] = math.nan
     row["error"] = REASON_SEP.join(reasons)
     row["warning"] = "; ".join(warnings)
     return row

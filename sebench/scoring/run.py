@@ -47,25 +47,28 @@ def pair_keys(enh, ref, noisy):
     return keys, ref_a, noisy_a
 
 
-def score_keys(keys, enh, ref, noisy, noise, units, cache, options):
+def score_keys(keys, enh, ref, noisy, noise, units, cache, options, predictors=()):
     """Rows for ``keys``: {'key', 'enh': row, 'noisy': row or None}."""
     rows = []
+    qp = {p.column: p.identity() for p in predictors} if noisy else {}
     for key in progress(keys, desc="score", unit="utt"):
         r = ref.get(key) if ref else None
         n = noise.get(key) if noise else None
-        row = {"key": key, "enh": score_pair(enh[key], r, units, noise_path=n, **options)}
+        row = {"key": key, "enh": score_pair(enh[key], r, units, noise_path=n,
+                                             predictors=predictors, **options)}
         if noisy:
-            ckey = cache.key(units, noisy[key], r, n, **options)
+            ckey = cache.key(units, noisy[key], r, n, **options, **({"qp": qp} if qp else {}))
             cached = cache.get(ckey)
             if cached is None:
-                cached = score_pair(noisy[key], r, units, noise_path=n, **options)
+                cached = score_pair(noisy[key], r, units, noise_path=n, predictors=predictors,
+                                    **options)
                 cache.put(ckey, cached)
             row["noisy"] = cached
         rows.append(row)
     return rows
 
 
-def collect_shards(split, shards, units, with_noisy):
+def collect_shards(split, shards, units, with_noisy, predictors=()):
     """The rows every job wrote (``split/rows.N.jsonl``, one per shard of keys); a job that
     wrote none (it failed) gets NaN rows naming its log, so the other jobs' scores are still
     reported. Returns (rows, numbers of the failed jobs)."""
@@ -79,9 +82,9 @@ def collect_shards(split, shards, units, with_noisy):
         failed.append(job)
         reason = f"scoring job {job} failed (see log/score.{job}.log)"
         for key in keys:
-            rows.append({"key": key, "enh": failed_row(units, reason)})
+            rows.append({"key": key, "enh": failed_row(units, reason, predictors)})
             if with_noisy:
-                rows[-1]["noisy"] = failed_row(units, reason)
+                rows[-1]["noisy"] = failed_row(units, reason, predictors)
     return rows, failed
 
 
@@ -105,7 +108,8 @@ def conventions(units, cfg):
     return {key: cfg[key] for key, relevant in used.items() if relevant}
 
 
-def estimated_cost(path, units, dnsmos_short_clips="reference", dnsmos_windows="official"):
+def estimated_cost(path, units, dnsmos_short_clips="reference", dnsmos_windows="official",
+                   predictors=()):
     """Rough CPU seconds to score one file (from its header), for balancing shards: DNSMOS
     costs per window, and a short clip tiled to 9.01 s may need several."""
     from sebench.audio.io import audio_info
@@ -117,7 +121,9 @@ def estimated_cost(path, units, dnsmos_short_clips="reference", dnsmos_windows="
     except (AudioError, OSError):
         return 0.0          # unreadable: fails at once
     seconds = frames / rate
-    cost = sum(UNITS[u].cost * seconds for u in units if u != "dnsmos")
+    from sebench.scoring.predictors import COST
+    cost = sum(UNITS[u].cost * seconds for u in units if u != "dnsmos") + \
+        COST * seconds * len(predictors)
     if "dnsmos" in units:
         cost += UNITS["dnsmos"].cost * DNSMOS.num_windows(int(seconds * 16000), dnsmos_short_clips,
                                                          dnsmos_windows)
@@ -140,7 +146,7 @@ def _stats(values):
 
 def summarize(rows, columns):
     summary = {"utterances": len(rows), "metrics": {}}
-    unit_names = set(UNITS)
+    known = set(UNITS) | set(METRIC_UNIT) | set(columns)     # reasons' prefixes of one metric
     for col in columns:
         enh_vals = [r["enh"].get(col) for r in rows]
         entry = _stats(enh_vals)
@@ -149,10 +155,10 @@ def summarize(rows, columns):
             v = r["enh"].get(col)
             if v is None or not math.isfinite(v):
                 failures += 1
-                own = METRIC_UNIT.get(col, "dnsmos")
+                own = METRIC_UNIT.get(col, "dnsmos" if col.startswith("dnsmos") else col)
                 for reason in (r["enh"].get("error") or "unknown").split(REASON_SEP):
                     prefix = reason.split(":", 1)[0]
-                    if prefix == own or prefix == col or prefix not in unit_names | set(METRIC_UNIT):
+                    if prefix == own or prefix == col or prefix not in known:
                         reasons[reason] = reasons.get(reason, 0) + 1
         entry["failures"] = failures
         entry["failure_reasons"] = reasons
@@ -182,6 +188,8 @@ def results_markdown(summary, info):
               "soxr)",
               "- SI-SDR is zero-mean; SDR/SIR/SAR capped at 120 dB",
               f"- DNSMOS models: {info.get('dnsmos_models') or 'not used'}"]
+    lines += [f"- {col}: sebench quality predictor `{path}`"
+              for col, path in info.get("predictors", {}).items()]
     lines += [f"- {key}: {value} ({_DESCRIPTIONS[key, value]})"
               for key, value in info.get("conventions", {}).items()]
     lines += [f"- sebench {info['provenance']['sebench']}, git {info['provenance']['git_commit']}",
