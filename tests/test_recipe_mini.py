@@ -19,7 +19,8 @@ SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "super
 
 def run_recipe(tmp, *args, env=None):
     cmd = ["./run.sh", "--confdir", "conf/smoke", "--nj", "1",
-           "--data", str(tmp / "data"), "--exp", str(tmp / "exp"), *map(str, args)]
+           "--data", str(tmp / "data"), "--exp", str(tmp / "exp"), "--systems", "all",
+           *map(str, args)]
     env = dict(os.environ if env is None else env, SEBENCH_NO_PROGRESS="1")
     return subprocess.run(cmd, cwd=RECIPE, capture_output=True, text=True, env=env)
 
