@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO
 from sebench.corpora.testing import make_dns_tree
 
 RECIPE = REPO / "egs" / "dns" / "se1"
-ROWS = ["noisy", "fcrn", "pesqnet", "placebo"]
+ROWS = ["noisy", "fcrn", "pesqnet", "pesqnet_half", "placebo"]
 
 
 def run_recipe(tmp, *args, dns=None):
@@ -59,8 +60,11 @@ def test_dns_recipe_smoke_on_a_dns1_tree(tmp_path):
     # the protocol's models: FCRN exports with PESQNet beside it
     for system in ("fcrn_pre", "fcrn"):
         assert (exp / system / "model" / "model.pt").is_file(), system
-    for system in ("pesqnet_pre", "pesqnet_ft", "pesqnet", "placebo"):
+    for system in ("pesqnet_pre", "pesqnet_ft", "pesqnet", "pesqnet_half", "placebo"):
         assert (exp / system / "model_pesqnet" / "model.pt").is_file(), system
+    alphas = {s: yaml.safe_load((exp / s / "config.yaml").read_text())["method_options"]["alpha"]
+              for s in ("pesqnet", "pesqnet_half", "placebo")}
+    assert alphas == {"pesqnet": 0.0, "pesqnet_half": 0.5, "placebo": 1.0}
     valid = list(csv.DictReader(open(exp / "pesqnet" / "valid_log.csv")))
     assert len(valid) == 2 and {"pesq", "pesqnet_est", "j_mse", "pesqnet_mae"} <= set(valid[0])
     # RESULTS.md: one row per system, finite numbers
