@@ -121,6 +121,16 @@ def test_cnn_blstm_n_sources_keeps_one_source_models_and_sums_to_the_input():
         build_model(dict(TINY, n_sources=2, speech_sources=3))
 
 
+def test_dprnn_n_sources():
+    tiny = yaml.safe_load((REPO / "conf/models/dprnn_tiny.yaml").read_text())
+    one, two = build_model(tiny), build_model(dict(tiny, n_sources=2))
+    assert list(one.state_dict()) == list(two.state_dict())
+    with torch.no_grad():
+        out = two(torch.randn(2, 3001))
+    assert out["sources"].shape == (2, 2, 3001)
+    torch.testing.assert_close(out["wave"], out["sources"][:, 0])
+
+
 # -- NyTT / EnhTT -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_nytt_input_is_y_plus_noise_at_the_drawn_snr_and_enhtt_refreshes_its_target(dirs, tmp_path):
@@ -179,6 +189,7 @@ def test_nytt_trains_through_the_cli_and_enhances(dirs, tmp_path):
 
 
 # -- MixIT --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_mixit_trains_and_exports_a_speech_only_enhancer(dirs, tmp_path):
     exp = tmp_path / "mixit"
     trainer = train(config("mixit", model={"n_sources": 3}), exp, dirs)
@@ -195,6 +206,11 @@ def test_mixit_trains_and_exports_a_speech_only_enhancer(dirs, tmp_path):
     torch.testing.assert_close(out["wave"], out["sources"][:, 0])
     with pytest.raises(ConfigError, match="more sources than speech slots"):
         train(config("mixit"), tmp_path / "one", dirs)
+    tiny_dprnn = yaml.safe_load((REPO / "conf/models/dprnn_tiny.yaml").read_text())
+    cfg = config("mixit", train={"max_steps": 2})
+    cfg["model"] = dict(tiny_dprnn, n_sources=3)
+    train(cfg, tmp_path / "dprnn", dirs)
+    assert enhanced_lengths(tmp_path / "dprnn") == [4000, 5123]
 
 
 # -- RemixIT ------------------------------------------------------------------------------------
