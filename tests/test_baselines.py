@@ -119,6 +119,8 @@ def test_cnn_blstm_n_sources_keeps_one_source_models_and_sums_to_the_input():
     torch.testing.assert_close(out["wave"], out["sources"][:, 0])
     with pytest.raises(ConfigError, match="speech_sources"):
         build_model(dict(TINY, n_sources=2, speech_sources=3))
+    with pytest.raises(ConfigError, match="mask_floor"):
+        build_model(dict(TINY, n_sources=2, mask_floor=0.05))
 
 
 def test_dprnn_n_sources():
@@ -183,7 +185,7 @@ def test_nytt_trains_through_the_cli_and_enhances(dirs, tmp_path):
     wavs = DataDir(dirs["real_valid"]).read("wav.scp")
     for key, path in DataDir(out).read("wav.scp").items():
         assert sf.info(path).frames == sf.info(wavs[key]).frames
-    with pytest.raises(Exception, match="method_options.snrr"):
+    with pytest.raises(ConfigError, match="method_options.snrr"):
         Trainer(config("nytt", method_options={"snrr": [0, 1]}), str(tmp_path / "x"),
                 {"train": dirs["real_train"], "noise": dirs["noise"]})
 

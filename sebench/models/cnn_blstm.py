@@ -4,11 +4,12 @@ Input ``(batch, frames, bins)`` features of the noisy magnitude; the mask multip
 noisy STFT (noisy phase kept). ``mask_floor`` raises mask values below it, so that a
 reference-free training signal cannot erase speech (paper 000, "mask clamping").
 
-``n_sources: M`` > 1 (MixIT, RemixIT) makes the last layer estimate M masks, normalised by a
+``n_sources: M`` > 1 (MixIT) makes the last layer estimate M masks, normalised by a
 softmax over the sources so the sources always sum to the input (mixture consistency, as
 MixIT's projection); ``sources`` (B, M, samples) is then part of the output and ``wave`` is
 the speech estimate: the sum of the first ``speech_sources`` slots, which the training method
-designates as speech. An exported model therefore enhances like a one-source model.
+designates as speech. An exported model therefore enhances like a one-source model. The
+softmax masks take no ``mask_floor`` (it would break the sum; a config with both is an error).
 """
 import torch
 from torch import nn
@@ -28,6 +29,9 @@ class CNNBLSTM(STFTModel):
         if self.n_sources < 1 or not 1 <= self.speech_sources <= self.n_sources:
             raise ConfigError(f"cnn_blstm: need n_sources >= 1 and 1 <= speech_sources <= "
                               f"n_sources, got {n_sources} and {speech_sources}")
+        if self.n_sources > 1 and self.mask_floor > 0:
+            raise ConfigError("cnn_blstm: mask_floor applies to one-source models; set "
+                              "mask_floor: 0 with n_sources > 1 (its masks sum to one)")
         layers, c_in = [], 1
         for c_out in channels:
             layers += [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2), nn.LeakyReLU(0.01)]
