@@ -11,10 +11,11 @@ import pytest
 from conftest import REPO
 
 RECIPE = REPO / "egs" / "mini" / "se1"
-# table rows in conf/recipe.yaml's order: paper 000, then papers 003, 004, 001 and 002
+# table rows in conf/recipe.yaml's order: paper 000, then papers 003, 004, 001 and 002, then
+# issue 20's real-data baselines
 SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "supervised+robust_q",
            "specsub", "mae_30", "nonadv", "adv_irm", "vq_unpaired_emb", "fcrn", "pesqnet",
-           "pesqnet_placebo"]
+           "pesqnet_placebo", "nytt", "mixit", "remixit", "metricgan_u"]
 
 
 def run_recipe(tmp, *args, env=None):

@@ -5,8 +5,15 @@ the encoder E (channel-wise normalisation, pointwise conv, one DPRNN block) and 
 decoder M (one DPRNN block, pointwise conv, PReLU, sigmoid) are separate modules so a
 training branch (paper 004's adversarial noise-mask predictor) can attach to E's output;
 synthesis ConvTranspose1d(64 -> 1, 16, 8) turns W * mask back into a waveform.
+
+``n_sources: M`` > 1 (MixIT) gives M masks, a softmax over the sources in the learned
+domain; ``sources`` (B, M, samples) joins the output and ``wave`` is the sum of the first
+``speech_sources`` (the designated speech slots), as for ``cnn_blstm``.
 """
+import torch
 from torch import nn
+
+from sebench.errors import ConfigError
 
 
 class DPRNNBlock(nn.Module):
@@ -51,9 +58,14 @@ def overlap_add(chunks, length):
 
 
 class DPRNNMasker(nn.Module):
-    def __init__(self, fs=16000, filters=64, kernel=16, stride=8, hidden=128, chunk_size=100):
+    def __init__(self, fs=16000, filters=64, kernel=16, stride=8, hidden=128, chunk_size=100,
+                 n_sources=1, speech_sources=1):
         super().__init__()
         self.fs, self.chunk_size = int(fs), int(chunk_size)
+        self.n_sources, self.speech_sources = int(n_sources), int(speech_sources)
+        if self.n_sources < 1 or not 1 <= self.speech_sources <= self.n_sources:
+            raise ConfigError(f"dprnn: need n_sources >= 1 and 1 <= speech_sources <= "
+                              f"n_sources, got {n_sources} and {speech_sources}")
         self.kernel, self.stride = int(kernel), int(stride)
         self.analysis = nn.Sequential(nn.Conv1d(1, filters, kernel, stride, bias=False), nn.ReLU())
         self.synthesis = nn.ConvTranspose1d(filters, 1, kernel, stride, bias=False)
@@ -61,7 +73,8 @@ class DPRNNMasker(nn.Module):
         self.enc_conv = nn.Conv1d(filters, filters, 1)
         self.enc_block = DPRNNBlock(filters, hidden)
         self.dec_block = DPRNNBlock(filters, hidden)
-        self.dec_out = nn.Sequential(nn.Conv1d(filters, filters, 1), nn.PReLU(), nn.Sigmoid())
+        out = [nn.Conv1d(filters, filters * self.n_sources, 1), nn.PReLU()]
+        self.dec_out = nn.Sequential(*out, nn.Sigmoid()) if self.n_sources == 1 else nn.Sequential(*out)
 
     def represent(self, wave):
         """(B, samples) -> the learned (non-negative) representation A(wave), (B, C, L)."""
@@ -86,5 +99,13 @@ class DPRNNMasker(nn.Module):
     def forward(self, wave):
         mix, encoded = self.encode(wave)
         mask = self.decode_mask(encoded)
-        out = self.synthesis(mix * mask).squeeze(1)[..., :wave.shape[-1]]
-        return {"wave": out, "mask": mask, "encoded": encoded, "mix_repr": mix}
+        if self.n_sources == 1:
+            out = self.synthesis(mix * mask).squeeze(1)[..., :wave.shape[-1]]
+            return {"wave": out, "mask": mask, "encoded": encoded, "mix_repr": mix}
+        b, c, length = mix.shape
+        masks = torch.softmax(mask.reshape(b, self.n_sources, c, length), dim=1)
+        sources = self.synthesis((mix.unsqueeze(1) * masks).reshape(b * self.n_sources, c, length))
+        sources = sources.reshape(b, self.n_sources, -1)[..., :wave.shape[-1]]
+        k = self.speech_sources
+        return {"wave": sources[:, :k].sum(1), "mask": masks[:, :k].sum(1), "encoded": encoded,
+                "mix_repr": mix, "sources": sources}

@@ -15,6 +15,10 @@ METHODS = Registry("training method", {
     "vqvae": "sebench.train.methods.vqvae:VQVAETraining",          # paper 001, stage 1
     "vq_triplet": "sebench.train.methods.vq_triplet:VQTripletSE",   # paper 001, stage 2
     "pesqnet": "sebench.train.methods.pesqnet:PESQNetMediated",
+    # issue 20's real-data baselines
+    "nytt": "sebench.train.methods.nytt:NoisyTargetTraining",
+    "mixit": "sebench.train.methods.mixit:MixtureInvariantTraining",
+    "remixit": "sebench.train.methods.remixit:RemixIT",
 })
 
 
