@@ -105,8 +105,8 @@ def _write(rows, route, output, odd):
 
 
 def prepare(root, cfg, output, jobs=None):
-    """The sets, or None inside a shard job (``jobs``: a :class:`sebench.corpora.ShardJobs`,
-    whose shard job writes its speakers' rows instead)."""
+    """The sets, or None inside a shard job (``jobs``: a
+    :class:`sebench.corpora.jobs.ShardJobs`; a shard job writes its speakers' rows instead)."""
     root = check_root("vox2", root, TREE)
     dev, test = _aac_dir(root, "dev"), _aac_dir(root, "test")
     if dev is None and test is None:

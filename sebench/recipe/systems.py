@@ -265,8 +265,8 @@ class Recipe:
 
     def missing_modules(self, name):
         """The required modules of ``name`` and of the systems it needs that are missing."""
-        needed = [m for n in self.order if n in self._closure([name])
-                  for m in self.systems[n].requires]
+        closure = self._closure([name])
+        needed = [m for n in self.order if n in closure for m in self.systems[n].requires]
         return [m for m in dict.fromkeys(needed) if not importable(m)]
 
     def add_needs(self, name, deps, where):
