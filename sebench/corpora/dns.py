@@ -44,7 +44,7 @@ DNS/                                  (--root: the DNS-Challenge folder, or data
     │   └── real_recordings/*.wav
     ├── blind_test_set/               noreverb_*.wav, reverb_*.wav, real recordings
     │                                 (or noreverb/, reverb/, real/ sub-folders)
-    ├── ICASSP_blind_test_set/        later blind test release (DNS3 on): real recordings
+    ├── ICASSP_blind_test_set/        later (ICASSP) blind test release: real recordings
     │   ├── track_1/noisy/*.wav       ms_realrec_english_..._fileid_2.wav
     │   └── track_2/noisy/*.wav       (track_2/adaptation_data/ is left out)
     └── dev_testset/                  DNS2/3 dev test clips (unpaired)
@@ -84,7 +84,7 @@ test_synthetic_with_reverb        the same, plus clean_rev.scp (= the reverberan
 test_real_recordings              wav.scp only (DNSMOS, SRMR)
 blind_noreverb, blind_reverb,     the blind test set, wav.scp only
 blind_real
-blind_track1, blind_track2        ICASSP_blind_test_set/track_N/noisy/ (DNS3 on), wav.scp only
+blind_track1, blind_track2        ICASSP_blind_test_set/track_N/noisy/, wav.scp only
 dev_testset                       DNS2/3 dev test clips, wav.scp only"""
 
 AUDIO = (".wav", ".flac")
