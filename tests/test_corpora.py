@@ -58,7 +58,7 @@ def trees(tmp_path_factory):
     return {
         "vbd": testing.make_vbd_tree(base / "vbd"),
         "dns1": testing.make_dns_tree(base / "dns1"),
-        "dns3": testing.make_dns_tree(base / "dns3", dns3=True),
+        "dns3": testing.make_dns_tree(base / "dns3", dns3=True, blind_tracks=True),
         "daps": testing.make_daps_tree(base / "daps", devices=("ipad_office1",)),
         "vox2": testing.make_vox2_tree(base / "vox2"),
         "iub100": testing.make_iub_tree(base / "iub100", scale="0-100"),
@@ -180,6 +180,18 @@ def test_dns3_categories_and_rirs_usable_by_simulate(trees, tmp_path, capsys):
     assert not any("_noise" in os.path.basename(p) for p in rirs.values())
     by_source = {m["source"]: m for m in meta.values()}
     assert by_source["SLR28"]["rt60"] == "0.7" and by_source["SLR28"]["is_real"] == "1"
+    # the later blind test release: one set per track, never the enrolment speech
+    assert keys(out, "dns_blind_track1") == {
+        "ms_realrec_english_Laptop_A33D6XFZHIRXMM_Typing_fileid_2",
+        "ms_realrec_emotional_speech_crying_1_macbook_fan_A1B2",      # x.wav.wav in the release
+        "mc_realrec_non_english_desktop_Kitchen_A3C4"}
+    assert keys(out, "dns_blind_track2") == {"A12FTSX85NQ8N9_ms_realrec_internalmic__fan_2_fileid_1"}
+    assert_valid(out / "dns_blind_track1")
+    # ... also given as blind_dir beside DNS1's blind_test_set/
+    ok(capsys, "dns", trees["dns1"], tmp_path / "d1", "--blind-dir",
+       trees["dns3"] / "datasets" / "ICASSP_blind_test_set")
+    assert len(keys(tmp_path / "d1", "blind_track1")) == 3
+    assert keys(tmp_path / "d1", "blind_reverb") == {"reverb_fileid_1"}
     # without the table every RIR wav is still listed, with no T60
     root = tmp_path / "dns3"
     shutil.copytree(trees["dns3"], root)
@@ -250,6 +262,25 @@ def test_vox2_paper_split_by_speaker_id(trees, tmp_path, capsys):
     for name in ("train", "valid", "test", "official_test"):
         assert validate(out / name, check_audio=False).ok
     assert not (out / "train" / "utt2num_samples").exists()  # AAC headers are not read
+
+
+@pytest.mark.slow
+def test_vox2_sharded_scan_writes_the_same_sets(trees, tmp_path, capsys):
+    def sets(out):
+        return {k: v for k, v in snapshot(out).items() if not k.startswith("split_")}
+    ok(capsys, "vox2", trees["vox2"], tmp_path / "one")
+    stdout = ok(capsys, "vox2", trees["vox2"], tmp_path / "two", "--nj", 2, "--cmd", "run.pl")
+    assert f"{tmp_path}/two/train: 8 utterances, 2 speakers" in stdout
+    logs = sorted(os.listdir(tmp_path / "two" / "split_vox2" / "log"))
+    assert logs == ["prepare.1.log", "prepare.2.log"]       # two scan jobs through the runner
+    one = sets(tmp_path / "one")
+    assert sets(tmp_path / "two").keys() == one.keys() and "train/wav.scp" in one
+    for name in one:   # byte for byte
+        assert sets(tmp_path / "two")[name] == one[name], name
+    ok(capsys, "vox2", trees["vox2"], tmp_path / "two", "--nj", 2)     # a rerun: the same
+    assert sets(tmp_path / "two") == one
+    rc, _, err = prepare(capsys, "vbd", trees["vbd"], tmp_path / "v", "--nj", 2)
+    assert rc == 1 and "unknown option --nj" in err      # only vox2 shards its scan
 
 
 def test_vox2_listed_speaker_must_exist(trees, tmp_path, capsys):

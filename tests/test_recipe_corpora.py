@@ -84,7 +84,7 @@ def test_iub_recipe_wrong_root_prints_the_tree(tmp_path):
 @pytest.mark.recipe
 def test_vox2_recipe_smoke(tmp_path):
     vox2 = make_vox2_tree(tmp_path / "vox2")
-    dns = make_dns_tree(tmp_path / "dns")
+    dns = make_dns_tree(tmp_path / "dns", blind_tracks=True)
     done = run_recipe(VOX2, tmp_path, "--systems", "noisy,deepdream", VOX2=str(vox2), DNS=str(dns),
                       VBD_SUPERVISED=str(tmp_path / "no_vbd"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -101,12 +101,14 @@ def test_vox2_recipe_smoke(tmp_path):
         for label in ("p808", "sig", "bak", "ovrl"):
             assert (data / name / f"utt2dnsmos_{label}").is_file()
     assert len(DataDir(data / "dns_blind_noreverb").keys) == 2
+    assert len(DataDir(data / "dns3_blind").keys) == 3          # track 1 of the later release
     # deepdream logs validation DNSMOS against iterations; RESULTS has every set
     assert "dnsmos_ovrl" in (exp / "deepdream" / "valid_metrics.csv").read_text()
     results = (exp / "RESULTS.md").read_text()
     header = next(line for line in results.splitlines() if line.startswith("| system |"))
-    for name in ("test", "dns_blind_real", "dns_blind_noreverb", "dns_blind_reverb"):
+    for name in ("test", "dns_blind_real", "dns_blind_noreverb", "dns_blind_reverb", "dns3_blind"):
         assert f"{name}: OVRL" in header
+    assert "dns3_blind: SRMR" in header
     rows = table_rows(results, "| system |")
     assert [r[0] for r in rows] == ["Noisy", "DeepDream-like (CNN teacher)"]
     assert all(math.isfinite(float(c)) for r in rows for c in r[1:])

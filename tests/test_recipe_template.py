@@ -242,6 +242,35 @@ def test_selection_adds_dependencies_and_defaults(tmp_path):
         ctx.recipe.select("nope")
 
 
+def test_systems_requiring_missing_modules_are_skipped_or_refused(tmp_path, monkeypatch):
+    from sebench.recipe import systems as systems_module
+    from sebench.recipe.systems import install_hint
+    lines = []
+    monkeypatch.setattr(systems_module.log, "warning", lambda msg, *a: lines.append(msg % a))
+    systems = {"noisy": {"enhance": "input"},
+               "opt": {"train": {"config": "t.yaml", "data": "train"},
+                       "requires": ["sebench_no_such_module_x", "yaml"]},
+               "opt_user": {"enhance": "robust_q:{exp:opt}"},       # needs it through opt
+               "here": {"enhance": "x", "requires": ["yaml", "sebench.recipe"]}}
+    ctx = make_ctx(tmp_path, systems, default_systems=["noisy", "opt", "here"])
+    assert ctx.recipe.select() == ["noisy", "here"]
+    assert ctx.recipe.select("all") == ["noisy", "here"]
+    assert ctx.recipe.select("all") == ["noisy", "here"]    # logged once per selection
+    assert [i.name for i in plan(ctx, "enhance", "all")] == ["here/test", "here/real_test"]
+    assert lines == ["skipping system(s) opt: Python module(s) sebench_no_such_module_x not "
+                     "installed (install: pip install sebench_no_such_module_x)",
+                     "skipping system(s) opt, opt_user: Python module(s) sebench_no_such_module_x "
+                     "not installed (install: pip install sebench_no_such_module_x)"]
+    for name in ("opt", "opt_user", "noisy,opt_user"):
+        with pytest.raises(ConfigError, match=r"--systems: system 'opt(_user)?' needs Python "
+                           r"module\(s\) sebench_no_such_module_x, not installed \(install: pip"):
+            ctx.recipe.select(name)
+    assert ctx.recipe.select("here") == ["here"]
+    assert install_hint(["distillmos", "xls_r_sqa"]) == "make distillmos"
+    with pytest.raises(ConfigError, match="system 'a'.requires: '3d' is not a Python module"):
+        make_ctx(tmp_path, {"a": {"enhance": "x", "requires": ["3d"]}})
+
+
 @pytest.mark.parametrize("systems, message", [
     ({"a": {"train": {"config": "t.yaml", "data": "x", "args": "--init {exp:b}"}},
       "b": {"train": {"config": "t.yaml", "data": "x", "args": "--init {exp:a}"}}},

@@ -6,6 +6,7 @@ sebench prepare vbd --root /data/VBD --out data
 sebench prepare vbd --root /data/VBD --out data --valid-split random --seed 1   # paper 004
 sebench prepare dns --root /data/DNS-Challenge --out data --prefix dns_
 sebench prepare vox2 --root /data/voxceleb2 --out data     # paper 000's held-out speakers
+sebench prepare vox2 --root /data/voxceleb2 --out data --nj 8 --cmd slurm.pl   # 8 scan jobs
 sebench prepare iub --root /data/iub --out data --scale 0-100
 sebench prepare vbd --help          # the expected layout, the sets written, every option"""
 
@@ -34,6 +35,9 @@ def _add_corpus_parser(sub, name):
     for key in module.DEFAULTS:
         p.add_argument(_flag(key), dest=key, metavar="VALUE",
                        help=f"{module.HELP[key]} (default: {defaults[key]})")
+    if getattr(module, "SHARDED", False):
+        from sebench.jobs.shards import add_job_options
+        add_job_options(p)          # --nj N --cmd run.pl: the scan over parallel jobs
     add_config_options(p)
     return p
 
@@ -87,8 +91,9 @@ def run(args, rest):
             setattr(args, key, _value(text, default))
     cfg = resolve_config(corpora.default_config(args.corpus), args, rest,
                          [(k, k) for k in module.DEFAULTS])
+    jobs = {k: getattr(args, k, None) for k in ("nj", "cmd", "shard", "rows_out")}
     summaries = corpora.prepare(args.corpus, args.root, args.out, cfg, prefix=args.prefix,
-                                probe=args.durations, command=command_line())
-    for summary in summaries:
+                                probe=args.durations, command=command_line(), **jobs)
+    for summary in summaries or ():          # None: a shard job, which wrote its rows
         print(summary.line())
     return 0

@@ -58,8 +58,9 @@ def run(args, rest):
             print(item.line())
         return 0
     recipe = ctx.recipe
+    selected = recipe.select(args.systems)          # an error before any output
     print("system\tstage\trow\tneeds")
-    for name in recipe.select(args.systems):
+    for name in selected:
         system = recipe.systems[name]
         stage = recipe.training_stage(name) or "-"
         row = "row" if system.is_row else "-"

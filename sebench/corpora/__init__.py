@@ -71,12 +71,24 @@ class Output:
                           prefix=self.prefix, header_cache=self.header_cache)
 
 
-def prepare(name, root, out, cfg, prefix="", probe=True, command=None):
+def prepare(name, root, out, cfg, prefix="", probe=True, command=None, nj=1, cmd=None,
+            shard=None, rows_out=None):
     """Prepare one corpus into ``out``; saves the resolved config as
-    ``<out>/prepare_<prefix><name>.yaml`` and returns the sets' summaries."""
+    ``<out>/prepare_<prefix><name>.yaml`` and returns the sets' summaries. A corpus with
+    ``SHARDED`` scans over ``nj`` jobs through ``cmd`` (see :mod:`sebench.corpora.jobs`);
+    inside a shard job (``shard``, ``rows_out``) it returns None."""
     from sebench.config import save_config
     module = get_corpus(name)
-    summaries = module.prepare(root, cfg, Output(out, prefix, probe))
+    if getattr(module, "SHARDED", False):
+        from sebench.corpora.jobs import shard_jobs
+        jobs = shard_jobs(name, root, out, cfg, prefix, probe, nj, cmd, shard, rows_out)
+        summaries = module.prepare(root, cfg, Output(out, prefix, probe), jobs=jobs)
+        if shard:
+            return None
+    elif (nj or 1) > 1 or shard:
+        raise ConfigError(f"sebench prepare {name} does not shard: drop --nj")
+    else:
+        summaries = module.prepare(root, cfg, Output(out, prefix, probe))
     record = {"corpus": name, "root": os.path.abspath(str(root)), "prefix": prefix,
               "durations": bool(probe), **cfg,
               "sets": {s.name: s.utterances for s in summaries}}

@@ -7,7 +7,10 @@ speaker); DNS2/DNS3 put it in language/style folders (``clean/read_speech/...``,
 (SNR and target level from the name go to ``utt2snr``/``utt2level``). In ``with_reverb`` the
 release's ``clean/`` is the reverberant speech, so it is written to ``clean_rev.scp`` as well as
 ``clean.scp`` (the reference the challenge scores against). The blind set is classified by
-name or sub-folder: ``noreverb*``, ``reverb*``, everything else real recordings.
+name or sub-folder: ``noreverb*``, ``reverb*``, everything else real recordings. The later
+challenges' blind test release (``ICASSP_blind_test_set/track_N/noisy/``, real recordings per
+track; ``track_2/adaptation_data/`` holds clean enrolment speech, not test clips) becomes one
+set per track, ``blind_track1``, ``blind_track2``; so does a ``blind_dir`` with ``track_N/``.
 """
 import csv
 import os
@@ -41,8 +44,12 @@ DNS/                                  (--root: the DNS-Challenge folder, or data
     │   └── real_recordings/*.wav
     ├── blind_test_set/               noreverb_*.wav, reverb_*.wav, real recordings
     │                                 (or noreverb/, reverb/, real/ sub-folders)
+    ├── ICASSP_blind_test_set/        later (ICASSP) blind test release: real recordings
+    │   ├── track_1/noisy/*.wav       ms_realrec_english_..._fileid_2.wav
+    │   └── track_2/noisy/*.wav       (track_2/adaptation_data/ is left out)
     └── dev_testset/                  DNS2/3 dev test clips (unpaired)
-At least one of clean/, noise/, test_set/, blind_test_set/ must be there.
+At least one of clean/, noise/, test_set/, blind_test_set/, ICASSP_blind_test_set/ must
+be there.
 """
 
 DEFAULTS = {
@@ -62,7 +69,8 @@ HELP = {
     "spk_regex": "speaker = first group of this regex on the clean file name (no match: the "
                  "utterance is its own speaker)",
     "rir_table": "RIR table CSV (default: acoustic_params*/RIR_table_simple.csv when present)",
-    "blind_dir": "another blind test set folder (e.g. DNS3's), classified like blind_test_set/",
+    "blind_dir": "another blind test set folder, classified like blind_test_set/ (or, with "
+                 "track_N/noisy/ folders, like ICASSP_blind_test_set/)",
 }
 
 SETS = """\
@@ -76,13 +84,16 @@ test_synthetic_with_reverb        the same, plus clean_rev.scp (= the reverberan
 test_real_recordings              wav.scp only (DNSMOS, SRMR)
 blind_noreverb, blind_reverb,     the blind test set, wav.scp only
 blind_real
+blind_track1, blind_track2        ICASSP_blind_test_set/track_N/noisy/, wav.scp only
 dev_testset                       DNS2/3 dev test clips, wav.scp only"""
 
 AUDIO = (".wav", ".flac")
 PARTS = {"clean": ("clean", "clean_fullband"), "noise": ("noise", "noise_fullband"),
          "rirs": ("impulse_responses",), "test_set": ("test_set",),
-         "blind": ("blind_test_set",), "dev": ("dev_testset", "dev_testset_fullband")}
+         "blind": ("blind_test_set",), "blind_tracks": ("ICASSP_blind_test_set",),
+         "dev": ("dev_testset", "dev_testset_fullband")}
 _FILEID = re.compile(r"fileid_(\d+)$")
+_TRACK = re.compile(r"^track_?(\d+)$", re.IGNORECASE)
 _SNR = re.compile(r"_snr(-?\d+(?:\.\d+)?)_")
 _LEVEL = re.compile(r"_tl(-?\d+(?:\.\d+)?)_")
 RIR_COLUMNS = ("id", "rt60", "c50", "is_real", "channel", "source", "path")
@@ -95,8 +106,8 @@ def _datasets_dir(root, band):
     for base in (os.path.join(root, sub), root):
         if any(find_dir(base, *names) for part, names in PARTS.items() if part != "rirs"):
             return base
-    raise LayoutError("dns", root, f"no clean/, noise/, test_set/ or blind_test_set/ in "
-                                   f"{sub}/ or the root", TREE)
+    raise LayoutError("dns", root, f"no clean/, noise/, test_set/ or (ICASSP_)blind_test_set/ "
+                                   f"in {sub}/ or the root", TREE)
 
 
 def _category(rel):
@@ -187,6 +198,20 @@ def _blind_sets(folder):
             sets["blind_reverb"].append(utt)
         else:
             sets["blind_real"].append(utt)
+    return sets
+
+
+def _track_sets(folder):
+    """One set of real recordings per ``track_N/`` folder: ``blind_track<N>`` from its
+    ``noisy/`` (or the whole track but its ``adaptation_data/``, clean enrolment speech)."""
+    sets = {}
+    for name in list_dirs(folder):
+        m = _TRACK.match(name)
+        if m:
+            track = os.path.join(folder, name)
+            noisy = find_dir(track, "noisy")
+            sets[f"blind_track{int(m.group(1))}"] = _unpaired(noisy) if noisy else [
+                u for u in _unpaired(track) if not u.key.startswith("adaptation_data-")]
     return sets
 
 
@@ -320,8 +345,15 @@ def prepare(root, cfg, output):
         real = find_dir(dirs["test_set"], "real_recordings")
         if real:
             sets["test_real_recordings"] = _unpaired(real)
+    if cfg["blind_dir"] and any(_TRACK.match(n) for n in list_dirs(dirs["blind"])):  # in tracks
+        dirs["blind_tracks"], dirs["blind"] = dirs["blind"], find_dir(datasets, *PARTS["blind"])
     if dirs["blind"]:
         sets.update(_blind_sets(dirs["blind"]))
+    if dirs["blind_tracks"]:
+        tracks = _track_sets(dirs["blind_tracks"])
+        if not tracks:
+            raise LayoutError("dns", root, f"{dirs['blind_tracks']}: no track_N/ folders", TREE)
+        sets.update(tracks)
     if dirs["dev"]:
         sets["dev_testset"] = _unpaired(dirs["dev"])
     if not any(sets.values()):

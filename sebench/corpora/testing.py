@@ -113,12 +113,14 @@ def _rir(fs, rt60, seed, label):
 
 
 def make_dns_tree(root, dns3=False, readers=("06709", "11980", "01326"), utts=2, seconds=0.5,
-                  fs=16000, seed=0):
+                  fs=16000, seed=0, blind_tracks=False):
     """DNS Challenge under ``root/datasets/``: DNS1 (``dns3=False``) has flat clean/ with
     ``book_..._reader_NNNNN_K.wav``, noise/, test_set/synthetic/{no_reverb,with_reverb}/
     {clean,noisy} paired by ``fileid_N``, test_set/real_recordings/ and a flat
     blind_test_set/; ``dns3=True`` adds clean/<category>/ folders, impulse_responses/
-    (SLR26, SLR28 with its noise files) and acoustic_params/RIR_table_simple.csv."""
+    (SLR26, SLR28 with its noise files) and acoustic_params/RIR_table_simple.csv;
+    ``blind_tracks=True`` the later blind test release ICASSP_blind_test_set/track_{1,2}/noisy/
+    (real recordings) with track_2/adaptation_data/ (clean enrolment speech)."""
     root = Path(root)
     ds = root / "datasets"
     for i, reader in enumerate(readers):
@@ -153,6 +155,17 @@ def make_dns_tree(root, dns3=False, readers=("06709", "11980", "01326"), utts=2,
         write_wav(blind / name, mix_at_snr(speech_like(seconds, fs, seed, name),
                                            noise_like(seconds, fs, seed, name), 10), fs)
     (blind / "._noreverb_fileid_1.wav").write_bytes(b"\x00\x05\x16\x07")  # macOS AppleDouble
+    if blind_tracks:
+        release = ds / "ICASSP_blind_test_set"
+        for rel in ("track_1/noisy/ms_realrec_english_Laptop_A33D6XFZHIRXMM_Typing_fileid_2.wav",
+                    "track_1/noisy/ms_realrec_emotional_speech_crying_1_macbook_fan_A1B2.wav.wav",
+                    "track_1/noisy/mc_realrec_non_english_desktop_Kitchen_A3C4.wav",
+                    "track_2/noisy/A12FTSX85NQ8N9_ms_realrec_internalmic__fan_2_fileid_1.wav",
+                    "track_2/adaptation_data/A12FTSX85NQ8N9_ms_realrec_2mins_cleanspeech.wav"):
+            speech = speech_like(seconds, fs, seed, rel)
+            audio = speech if "adaptation" in rel else mix_at_snr(
+                speech, noise_like(seconds, fs, seed, rel), 5)
+            write_wav(release / rel, audio, fs)
     if dns3:
         irs = ds / "impulse_responses"
         rirs = {"SLR26/simulated_rirs_16k/smallroom/Room001/Room001-00001.wav": (0.3, 0),

@@ -37,6 +37,11 @@ A system's keys:
 - ``about``: what the comparison table cannot derive from the experiment (``data``,
   ``teacher``, ``model``, ``params``, ``steps``, ``sets``, ``input``; see
   ``sebench.results.about``).
+- ``requires``: Python modules an optional system needs (e.g. ``[distillmos, xls_r_sqa]``).
+  ``--systems all`` and the default set leave out a system whose modules (or whose
+  dependencies' modules) are not importable, with one log line naming them and the command
+  that installs them (``INSTALL_HINTS``, else ``pip install``); naming it in ``--systems``
+  is a one-line error saying the same.
 
 Strings may use ``{data}``, ``{exp}``, ``{seed}``, ``{self}`` (this system's experiment
 dir), ``{exp:NAME}`` (another system's experiment dir, which makes it a dependency),
@@ -45,23 +50,30 @@ e.g. another recipe's model that run.sh exports; unset is an error when the syst
 selected) and, in ``enhance``, ``{set}``. A set name
 without ``/`` means ``DATA/<name>``; a relative path with ``/`` is below ``DATA`` too.
 """
+import importlib.util
 import re
 from dataclasses import dataclass, field
 
 from sebench.config import load_yaml
 from sebench.errors import ConfigError
+from sebench.utils.log import get_logger
 from sebench.utils.schema import as_list, check_mapping
+
+log = get_logger("recipe")
 
 RECIPE_KEYS = ("simulate", "label", "systems", "default_systems")
 SIMULATE_KEYS = ("clean", "noise", "rir", "config", "args", "seed")
 LABEL_KEYS = ("sets", "args")
-SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs", "about")
+SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs", "about", "requires")
 TRAIN_KEYS = ("command", "config", "model", "data", "valid", "args")
 #: training command -> its option for the model config
 TRAIN_COMMANDS = {"train": "--model-config", "train-qp": "--qp-config"}
 INPUT = "input"
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([^{}]*))?\}")
 SIMPLE_PLACEHOLDERS = ("data", "exp", "seed", "self", "set")
+MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+#: how to install an optional module a system ``requires`` (others: ``pip install NAME``)
+INSTALL_HINTS = {"distillmos": "make distillmos", "xls_r_sqa": "make distillmos"}
 
 
 @dataclass
@@ -73,6 +85,7 @@ class System:
     sets: list = None
     needs: list = field(default_factory=list)
     about: dict = field(default_factory=dict)   # overrides of the comparison table's columns
+    requires: list = field(default_factory=list)  # Python modules of an optional system
 
     @property
     def command(self):
@@ -92,6 +105,20 @@ class System:
         return [s for s in out if isinstance(s, str)]
 
 
+def importable(module):
+    """Whether ``module`` can be imported (located without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):     # a dotted name whose parent is missing
+        return False
+
+
+def install_hint(modules):
+    """The command(s) that install ``modules``, e.g. ``make distillmos``."""
+    hints = [INSTALL_HINTS.get(m.split(".")[0], f"pip install {m}") for m in modules]
+    return " and ".join(dict.fromkeys(hints))
+
+
 def references(text):
     """Names of the systems a string references with ``{exp:NAME}``."""
     return [arg for name, arg in PLACEHOLDER.findall(text) if name == "exp" and arg]
@@ -102,7 +129,11 @@ def _system(name, spec, where):
     spec = check_mapping(spec or {}, where, SYSTEM_KEYS)
     system = System(name, before=[str(b) for b in spec.get("before") or []],
                     needs=as_list(spec.get("needs"), f"{where}.needs"),
-                    sets=as_list(spec["sets"], f"{where}.sets") if "sets" in spec else None)
+                    sets=as_list(spec["sets"], f"{where}.sets") if "sets" in spec else None,
+                    requires=as_list(spec.get("requires"), f"{where}.requires"))
+    for module in system.requires:
+        if not isinstance(module, str) or not MODULE_NAME.match(module):
+            raise ConfigError(f"{where}.requires: {module!r} is not a Python module name")
     if spec.get("about") is not None:
         from sebench.results.about import check_override
         system.about = check_override(spec["about"], f"{where}.about")
@@ -157,6 +188,7 @@ class Recipe:
         self.deps = {name: self._deps(s) for name, s in self.systems.items()}
         self._check_names(self.default_systems, "default_systems")
         self.order = self._topological()
+        self._reported = set()      # skipped selections already logged (select runs per stage)
 
     @classmethod
     def load(cls, path):
@@ -197,21 +229,45 @@ class Recipe:
 
     def select(self, spec="default"):
         """System names for ``--systems`` (default | all | comma list) with their
-        dependencies, in dependency order."""
-        if spec in ("", "default"):
-            wanted = self.default_systems or list(self.systems)
-        elif spec == "all":
-            wanted = list(self.systems)
+        dependencies, in dependency order. ``default`` and ``all`` leave out the systems
+        whose required modules are missing (logged once); a named one is an error."""
+        if spec in ("", "default", "all"):
+            wanted = (self.default_systems if spec != "all" else []) or list(self.systems)
+            skipped = {n: self.missing_modules(n) for n in wanted}
+            skipped = {n: m for n, m in skipped.items() if m}
+            wanted = [n for n in wanted if n not in skipped]
+            if skipped and tuple(skipped) not in self._reported:
+                self._reported.add(tuple(skipped))
+                modules = list(dict.fromkeys(m for ms in skipped.values() for m in ms))
+                log.warning("skipping system(s) %s: Python module(s) %s not installed "
+                            "(install: %s)", ", ".join(skipped), ", ".join(modules),
+                            install_hint(modules))
         else:
             wanted = as_list(spec, "--systems")
             self._check_names(wanted, "--systems")
-        closure, todo = set(), list(wanted)
+            for name in wanted:
+                modules = self.missing_modules(name)
+                if modules:
+                    raise ConfigError(f"--systems: system '{name}' needs Python module(s) "
+                                      f"{', '.join(modules)}, not installed (install: "
+                                      f"{install_hint(modules)})")
+        closure = self._closure(wanted)
+        return [name for name in self.order if name in closure]
+
+    def _closure(self, names):
+        closure, todo = set(), list(names)
         while todo:
             name = todo.pop()
             if name not in closure:
                 closure.add(name)
                 todo += self.deps[name]
-        return [name for name in self.order if name in closure]
+        return closure
+
+    def missing_modules(self, name):
+        """The required modules of ``name`` and of the systems it needs that are missing."""
+        closure = self._closure([name])
+        needed = [m for n in self.order if n in closure for m in self.systems[n].requires]
+        return [m for m in dict.fromkeys(needed) if not importable(m)]
 
     def add_needs(self, name, deps, where):
         """More dependencies of system ``name`` (e.g. the predictors its scores need)."""

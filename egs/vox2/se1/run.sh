@@ -2,8 +2,9 @@
 # egs/vox2/se1: paper 000 on real noisy speech. VoxCeleb2 dev is the unpaired training data
 # (the paper's held-out validation/test speakers in conf/vox2.yaml), labelled by DNSMOS
 # P.808/P.835; the Vox2+DNSMOS predictors (cnn, blstm, cnn_blstm) teach deepdream, gan,
-# robust_q and semi, which are scored on the Vox2 test speakers and the DNS1 blind test set
-# (real / noreverb / reverb) with DNSMOS P.808 and P.835 SIG/BAK/OVRL.
+# robust_q and semi, which are scored on the Vox2 test speakers, the DNS1 blind test set
+# (real / noreverb / reverb) and the DNS3 one (dns3_blind) with DNSMOS P.808 and P.835
+# SIG/BAK/OVRL (and SRMR on dns3_blind).
 # Data: VOX2 and DNS in db.sh or the environment: `VOX2=/data/vox2 DNS=/data/DNS ./run.sh`.
 #   ./run.sh                             # default systems; a rerun skips finished stages
 #   ./run.sh --systems all               # + semi (needs egs/vbd/se1's supervised model) and
