@@ -21,7 +21,7 @@ if begin_stage 12 "$fractions $configs $systems" "PESQ and SI-SDR per paired fra
     for set in test_seen test_unseen; do
       sebench plot-sweep --scores "$exp/scores" --set "$set" --points "${points%,}" \
         --param paired% --x pesq_wb --y sisdr --skip-missing \
-        --title "$config on $set: PESQ vs SI-SDR per paired fraction (paper 001)" \
+        --title "$config, $set: per paired %" \
         --out "$exp/sweep/${config}_${set}.png"
     done
   done
