@@ -113,9 +113,11 @@ def test_simulate_cli_writes_consistent_data_dir(sources, tmp_path):
     _simulate(sources, tmp_path / "sim")
     d = DataDir(tmp_path / "sim")
     assert set(d.files()) >= {"wav.scp", "clean.scp", "clean_rev.scp", "noise.scp", "utt2spk",
-                              "spk2utt", "utt2category"}
+                              "spk2utt", "utt2category", "utt2snr"}
     rows = list(csv.DictReader(open(tmp_path / "sim" / "meta.csv")))
     assert len(rows) == 6 and {r["rir"] != "" for r in rows} == {True, False}
+    assert {u: float(v) for u, v in d.read("utt2snr").items()} == \
+        {r["utt"]: float(r["snr_db"]) for r in rows}
     for r in rows:
         wav, fs = sf.read(d.read("wav.scp")[r["utt"]])
         rev, _ = sf.read(d.read("clean_rev.scp")[r["utt"]])

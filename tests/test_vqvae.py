@@ -294,6 +294,35 @@ def test_presets_train_and_export_unpaired_reads_both_streams(preset, trained_vq
     assert ("margin" in log) == (preset != "baseline")
 
 
+@pytest.mark.slow
+def test_unpaired_triplet_resumes_exactly_after_sigkill(trained_vqvae, data, tmp_path):
+    """Killed after step 3 (checkpoint at 2), rerun: both streams resume where they were and
+    the exported weights equal an uninterrupted run's bit for bit."""
+    from conftest import run_cli
+    vq_exp, _ = trained_vqvae
+    cfg = preset_config("unpaired_embedding", vq_exp, steps=6)
+    cfg["train"].update(checkpoint_every=2, log_every=2, valid_every=None)
+    conf_path = tmp_path / "unpaired.yaml"
+    conf_path.write_text(yaml.safe_dump({k: cfg[k] for k in ("method", "model", "method_options",
+                                                             "loss", "data", "optim", "train")}))
+    args = ("train", "--config", conf_path, "--train", f"paired={data['train']}", "--train",
+            f"unpaired={data['real']}", "--valid", data["valid"], "--device", "cpu")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    run_cli(*args, "--exp", tmp_path / "a", env=env)
+    killed = run_cli(*args, "--exp", tmp_path / "b", check=False,
+                     env=dict(env, SEBENCH_KILL_AFTER_STEP="3"))
+    assert killed.returncode != 0 and not (tmp_path / "b" / "model").exists()
+    resumed = run_cli(*args, "--exp", tmp_path / "b", env=env)
+    assert "resumed from" in resumed.stderr
+    wa, wb = (torch.load(x / "model" / "model.pt", weights_only=True)
+              for x in (tmp_path / "a", tmp_path / "b"))
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    import csv
+    logs = [[{k: r[k] for k in ("step", "sup", "triplet", "loss")}    # not the timings
+             for r in csv.DictReader(open(x / "train_log.csv"))] for x in (tmp_path / "a", tmp_path / "b")]
+    assert logs[0] == logs[1] and [r["step"] for r in logs[0]] == ["2", "4", "6"]
+
+
 def test_unpaired_preset_needs_both_streams(data, tmp_path):
     from sebench.errors import ConfigError
     from sebench.train.trainer import Trainer

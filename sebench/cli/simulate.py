@@ -161,7 +161,7 @@ def _remove_partial_audio(sim):
 
 
 #: what the index keeps of each item (the paths follow from the utterance id)
-_Item = namedtuple("_Item", "utt speaker samples reverb clipped")
+_Item = namedtuple("_Item", "utt speaker samples reverb clipped snr")
 
 
 def _write_index(sim, rows, meta_columns):
@@ -183,7 +183,8 @@ def _write_index(sim, rows, meta_columns):
                 skipped.append(f"{r['index']} {r['skipped']}\n")
                 continue
             items.append(_Item(r["utt"], speakers.setdefault(r["speaker"], r["speaker"]),
-                               r["num_samples"], bool(r["rir"]), int(r["clipped_rescaled"])))
+                               r["num_samples"], bool(r["rir"]), int(r["clipped_rescaled"]),
+                               f"{r['snr_db']:g}"))
             yield r
 
     meta = os.path.join(out, "meta.csv")
@@ -202,6 +203,8 @@ def _write_index(sim, rows, meta_columns):
             ddir.write("clean_rev.scp", {it.utt: path("clean_rev" if it.reverb else "clean",
                                                       it.utt) for it in items})
     ddir.write("utt2category", {it.utt: "reverb" if it.reverb else "noreverb" for it in items})
+    # the drawn input SNR, for per-SNR tables (eval.yaml `breakdown: [[snr]]`)
+    ddir.write("utt2snr", {it.utt: it.snr for it in items})
     if skipped:
         atomic_write_text(os.path.join(out, "skipped.txt"), "".join(skipped))
     cfgmod.save_config(cfg, os.path.join(out, "config.yaml"), command=command_line())

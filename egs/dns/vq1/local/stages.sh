@@ -1,0 +1,29 @@
+# egs/dns/vq1's own stages, sourced by se.sh after stage 10 (begin_stage/end_stage are se.sh's).
+fractions="10 20 30 40"
+# Stage 11: paper 001's Fig. 5, the VQ-VAE's average triplet margin d(e,q_s) - d(e,q_n) on the
+# validation triples against their global SNR, for each paired fraction's VQ-VAE this run
+# trained (it should fall as the SNR rises): exp/vqvae_pF/margin/{margin_vs_snr.png,summary.json}.
+if begin_stage 11 "$fractions $systems" "triplet margin vs SNR per VQ-VAE (paper 001 Fig. 5)"; then
+  for f in $fractions; do
+    [ -f "$exp/vqvae_p$f/.done" ] || continue
+    sebench vq-margin "$exp/vqvae_p$f" "$data/vqvae_valid" --out "$exp/vqvae_p$f/margin"
+  done
+  end_stage 11 "$fractions $systems"
+fi
+
+# Stage 12: paper 001's Figs. 3-4, PESQ and SI-SDR of each configuration per paired fraction
+# on seen and unseen noise (the points this run scored): exp/sweep/<config>_<set>.{png,md}.
+configs="baseline paired_emb paired_feat unpaired_emb unpaired_feat"
+if begin_stage 12 "$fractions $configs $systems" "PESQ and SI-SDR per paired fraction (paper 001 Figs. 3-4)"; then
+  mkdir -p "$exp/sweep"
+  for config in $configs; do
+    points=$(for f in $fractions; do printf '%s=%s_p%s,' "$f" "$config" "$f"; done)
+    for set in test_seen test_unseen; do
+      sebench plot-sweep --scores "$exp/scores" --set "$set" --points "${points%,}" \
+        --param paired% --x pesq_wb --y sisdr --skip-missing \
+        --title "$config, $set: per paired %" \
+        --out "$exp/sweep/${config}_${set}.png"
+    done
+  done
+  end_stage 12 "$fractions $configs $systems"
+fi

@@ -1,0 +1,137 @@
+"""egs/dns/vq1 (paper 001) end to end at smoke size on generated trees in the real DNS1 and
+ESC-50 layouts (``sebench.corpora.testing``): the paired-fraction subsets, seen/unseen noise
+types, the VQ-VAE triples, paired, unpaired real-like and per-SNR test sets, a VQ-VAE and the
+Baseline and Unpaired-Embedding GRUs at two paired fractions, the per-SNR tables of
+RESULTS.md, the margin-vs-SNR figure (stage 11) and the fraction sweep (stage 12)."""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from sebench.corpora.testing import make_dns_tree, make_esc50_tree
+from sebench.data.datadir import DataDir, read_kv
+
+RECIPE = REPO / "egs" / "dns" / "vq1"
+ROWS = ["noisy", "baseline_p20", "unpaired_emb_p20", "baseline_p40", "unpaired_emb_p40"]
+SNRS = {-10.0, -5.0, 0.0, 5.0, 10.0}
+READERS = ("06709", "11980", "01326", "02001", "03002", "04003")
+
+
+def run_recipe(tmp, *args, dns=None, esc50=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("DNS", "ESC50")}
+    env.update(SEBENCH_NO_PROGRESS="1", PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+    env.update({k: str(v) for k, v in (("DNS", dns), ("ESC50", esc50)) if v})
+    cmd = ["./run.sh", "--confdir", "conf/smoke", "--nj", "1", "--data", str(tmp / "data"),
+           "--exp", str(tmp / "exp"), *map(str, args)]
+    return subprocess.run(cmd, cwd=RECIPE, capture_output=True, text=True, env=env)
+
+
+def table(lines, title):
+    """The rows (lists of cells) of the markdown table under ``title``."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("|") and
+                 (title is None or i > lines.index(title)))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return [[c.strip() for c in row.split("|")[1:-1]] for row in lines[start + 2:end]]
+
+
+@pytest.mark.timeout(120)
+def test_wrong_roots_print_the_expected_trees(tmp_path):
+    """Stage 1 (local/data.sh) alone: one line naming the problem and the expected tree."""
+    def data_sh(out, **roots):
+        env = {k: v for k, v in os.environ.items() if k not in ("DNS", "ESC50")}
+        env.update(PATH=f"{Path(sys.executable).parent}:{env['PATH']}", **roots)
+        return subprocess.run(["local/data.sh", "--out", str(out), "--conf", "conf"], cwd=RECIPE,
+                              capture_output=True, text=True, env=env)
+    (tmp_path / "empty").mkdir()
+    empty = str(tmp_path / "empty")
+    no_dns = data_sh(tmp_path / "a", DNS=empty, ESC50=empty)
+    assert no_dns.returncode != 0 and "Traceback" not in no_dns.stderr
+    assert "test_set/" in no_dns.stderr and "clean/" in no_dns.stderr     # DNS's tree
+    dns = make_dns_tree(tmp_path / "DNS", readers=READERS[:2], utts=1, seconds=0.3)
+    no_esc = data_sh(tmp_path / "b", DNS=str(dns), ESC50=empty)
+    assert no_esc.returncode != 0 and "Traceback" not in no_esc.stderr
+    assert "esc50.csv" in no_esc.stderr and "audio/" in no_esc.stderr
+    assert not (tmp_path / "b" / "noise_train").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)    # about 45 sebench calls on a shared 2-core machine
+@pytest.mark.recipe
+def test_vq1_recipe_smoke(tmp_path):
+    dns = make_dns_tree(tmp_path / "DNS", readers=READERS, utts=2, seconds=1.0)
+    esc50 = make_esc50_tree(tmp_path / "ESC-50", seconds=1.0)
+    proc = run_recipe(tmp_path, dns=dns, esc50=esc50)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    exp, data = tmp_path / "exp", tmp_path / "data"
+    for n in (1, 2, 3, 6, 7, 8, 9, 10, 11, 12):       # no labels (4) or predictors (5)
+        assert (exp / f".stage{n}.done").is_file(), n
+
+    # paired fractions: ceil(F % of the files), subsets of the training speech and seen noise
+    for name in ("clean_train", "noise_train"):
+        full = set(DataDir(data / name).keys)
+        for f in (10, 20, 30, 40):
+            part = set(DataDir(data / f"{name}_p{f}").keys)
+            assert len(part) == math.ceil(len(full) * f / 100) and part <= full, (name, f)
+    # seen / unseen noise: disjoint categories; unseen never trained on
+    category = {s: set(read_kv(data / s / "utt2category").values())
+                for s in ("noise_train", "noise_test_seen", "noise_test_unseen")}
+    assert len(category["noise_test_unseen"]) == 2
+    assert category["noise_test_seen"] <= category["noise_train"]
+    assert not category["noise_test_unseen"] & category["noise_train"]
+    # the test sets: every mixture at one of Table 2's SNRs (utt2snr), DNS1's test speech
+    for name in ("test_seen", "test_unseen"):
+        snrs = {float(v) for v in read_kv(data / name / "utt2snr").values()}
+        assert snrs <= SNRS and len(snrs) >= 3, (name, snrs)
+        assert all("fileid" in p for p in read_kv(data / name / "clean.scp").keys())
+    # the VQ-VAE's 1 s triples; the unpaired real-like set has no reference
+    for row in csv.DictReader(open(data / "vqvae_train_p40" / "meta.csv")):
+        assert int(row["num_samples"]) == 16000 and -10 <= float(row["snr_db"]) <= 30
+    assert (data / "paired_p20" / "clean.scp").is_file()
+    assert not (data / "real_train" / "clean.scp").exists()
+
+    # the systems: one VQ-VAE per fraction; Unpaired-Embedding read both streams
+    for f in (20, 40):
+        assert (exp / f"vqvae_p{f}" / "model" / "model.pt").is_file()
+        log = list(csv.DictReader(open(exp / f"unpaired_emb_p{f}" / "train_log.csv")))
+        assert log and all(math.isfinite(float(r["triplet"])) for r in log)
+        cmd = (exp / f"unpaired_emb_p{f}" / "config.yaml").read_text()
+        assert f"unpaired={data / 'real_train'}" in cmd and f"paired={data / f'paired_p{f}'}" in cmd
+        assert f"--method_options.vqvae {exp / f'vqvae_p{f}'}" in cmd
+    assert not (exp / "vqvae_p10").exists()           # the smoke run: two fractions
+
+    # RESULTS.md: the table, then PESQ and SI-SDR per input SNR for seen and unseen noise
+    lines = (exp / "RESULTS.md").read_text().splitlines()
+    main = table(lines, None)
+    assert [r[0] for r in main] == ROWS
+    assert all(math.isfinite(float(c)) for r in main for c in r[1:])
+    for name in ("test_seen", "test_unseen"):
+        rows = table(lines, f"## {name} by snr")
+        groups = {float(r[0]) for r in rows}
+        assert groups <= SNRS and len(rows) == len(groups) * len(ROWS)
+        for r in rows:   # the unprocessed input's SI-SDR is its input SNR
+            if r[1] == "noisy":
+                assert abs(float(r[3]) - float(r[0])) < 1.5, r
+
+    # stage 11: the margin against SNR of each trained VQ-VAE, on the validation triples
+    for f in (20, 40):
+        margin = exp / f"vqvae_p{f}" / "margin"
+        summary = json.loads((margin / "summary.json").read_text())
+        assert summary["utterances"] == len(DataDir(data / "vqvae_valid").keys)
+        assert math.isfinite(summary["slope_per_db"]) and (margin / "margin_vs_snr.png").is_file()
+    # stage 12: PESQ / SI-SDR per paired fraction, equal to the table's means
+    means = {r[0]: r for r in main}
+    for config in ("baseline", "unpaired_emb"):
+        for k, name in enumerate(("test_seen", "test_unseen")):
+            sweep = exp / "sweep" / f"{config}_{name}"
+            assert sweep.with_suffix(".png").is_file()
+            rows = table(sweep.with_suffix(".md").read_text().splitlines(), None)
+            assert [r[0] for r in rows] == ["20", "40"]
+            for r in rows:
+                assert float(r[2]) == pytest.approx(float(means[r[1]][1 + 2 * k]), abs=0.006)
+                assert float(r[3]) == pytest.approx(float(means[r[1]][2 + 2 * k]), abs=0.006)
