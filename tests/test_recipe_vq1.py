@@ -124,8 +124,19 @@ def test_vq1_recipe_smoke(tmp_path):
         summary = json.loads((margin / "summary.json").read_text())
         assert summary["utterances"] == len(DataDir(data / "vqvae_valid").keys)
         assert math.isfinite(summary["slope_per_db"]) and (margin / "margin_vs_snr.png").is_file()
+    # ... and the paper's figure: one line per fraction
+    assert (exp / "margin_vs_snr.png").is_file()
+    lines = [r for r in (exp / "margin_vs_snr.md").read_text().splitlines() if r.startswith("| ")]
+    assert [r.split(" | ")[0][2:] for r in lines[1:]] == ["20", "40"]
     # stage 12: PESQ / SI-SDR per paired fraction, equal to the table's means
     means = {r[0]: r for r in main}
+    for k, name in enumerate(("test_seen", "test_unseen")):   # Figs. 3-4: improvement over noisy
+        rows = table((exp / "sweep" / f"improvement_{name}.md").read_text().splitlines(), None)
+        assert {(r[0], r[1]) for r in rows} == {(c, f) for c in ("baseline", "unpaired_emb")
+                                                for f in ("20", "40")}
+        for r in rows:
+            gain = float(means[r[2]][1 + 2 * k]) - float(means["noisy"][1 + 2 * k])
+            assert float(r[4]) == pytest.approx(gain, abs=0.011)   # pesq_wb improvement
     for config in ("baseline", "unpaired_emb"):
         for k, name in enumerate(("test_seen", "test_unseen")):
             sweep = exp / "sweep" / f"{config}_{name}"

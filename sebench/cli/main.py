@@ -44,6 +44,10 @@ COMMANDS = {
                                                           "noise input (paper 004's Table IV)"),
     "vq-margin": Command("sebench.cli.vq_margin", "paper 001: a VQ-VAE's triplet margin against "
                                                   "SNR (figure and numbers)"),
+    "plot-margins": Command("sebench.cli.plot_margins", "paper 001's Fig. 5: the triplet margin "
+                                                        "vs SNR of several VQ-VAEs, one line each"),
+    "plot-lines": Command("sebench.cli.plot_lines", "metrics or improvements against a swept "
+                                                    "parameter, one line per system family"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]

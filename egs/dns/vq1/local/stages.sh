@@ -2,20 +2,33 @@
 fractions="10 20 30 40"
 # Stage 11: paper 001's Fig. 5, the VQ-VAE's average triplet margin d(e,q_s) - d(e,q_n) on the
 # validation triples against their global SNR, for each paired fraction's VQ-VAE this run
-# trained (it should fall as the SNR rises): exp/vqvae_pF/margin/{margin_vs_snr.png,summary.json}.
+# trained (it should fall as the SNR rises): exp/vqvae_pF/margin/{margin_vs_snr.png,summary.json},
+# then the paper's figure, one line per fraction: exp/margin_vs_snr.{png,md}.
 if begin_stage 11 "$fractions $systems" "triplet margin vs SNR per VQ-VAE (paper 001 Fig. 5)"; then
+  runs=""
   for f in $fractions; do
     [ -f "$exp/vqvae_p$f/.done" ] || continue
     sebench vq-margin "$exp/vqvae_p$f" "$data/vqvae_valid" --out "$exp/vqvae_p$f/margin"
+    runs="$runs $f=$exp/vqvae_p$f/margin"
   done
+  [ -z "$runs" ] || sebench plot-margins $runs --out "$exp/margin_vs_snr.png"
   end_stage 11 "$fractions $systems"
 fi
 
-# Stage 12: paper 001's Figs. 3-4, PESQ and SI-SDR of each configuration per paired fraction
-# on seen and unseen noise (the points this run scored): exp/sweep/<config>_<set>.{png,md}.
+# Stage 12: paper 001's Figs. 3-4: the SI-SDR and PESQ improvement over the unprocessed input
+# against the paired fraction, one line per configuration, on seen and unseen noise
+# (exp/sweep/improvement_<set>.{png,md}); and PESQ against SI-SDR of each configuration per
+# fraction (exp/sweep/<config>_<set>.{png,md}); the points this run scored.
 configs="baseline paired_emb paired_feat unpaired_emb unpaired_feat"
 if begin_stage 12 "$fractions $configs $systems" "PESQ and SI-SDR per paired fraction (paper 001 Figs. 3-4)"; then
   mkdir -p "$exp/sweep"
+  series=$(for config in $configs; do printf '%s=%s_p{},' "$config" "$config"; done)
+  for set in test_seen test_unseen; do
+    sebench plot-lines --scores "$exp/scores" --set "$set" --values "${fractions// /,}" \
+      --series "${series%,}" --metrics sisdr,pesq_wb --relative-to noisy --param "paired %" \
+      --skip-missing --title "improvement over noisy, $set" \
+      --out "$exp/sweep/improvement_${set}.png"
+  done
   for config in $configs; do
     points=$(for f in $fractions; do printf '%s=%s_p%s,' "$f" "$config" "$f"; done)
     for set in test_seen test_unseen; do
