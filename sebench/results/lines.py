@@ -62,6 +62,7 @@ def plot_lines(found, metrics, out, param="value", title=None, reference=None):
             ax.plot([r[0] for r in rows], [r[2][metric] for r in rows], "o-", label=name)
         if reference:
             ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xticks(sorted({r[0] for rows in found.values() for r in rows}))
         ax.set_ylabel(label(metric), fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel(param)
