@@ -1,6 +1,7 @@
 """``sebench plot-lines``: metrics (or their improvement) against a swept parameter, one line
 per system family."""
 from sebench.cli.common import make_parser, no_extra_args, number_list
+from sebench.cli.plot_sweep import add_figure_options
 
 EXAMPLE = """\
 sebench plot-lines --scores exp/scores --set test_seen --values 10,20,30,40 --param "paired %" \\
@@ -22,12 +23,7 @@ def build_parser(prog):
                    help="one line each: its name and its systems' name with {} for the value")
     p.add_argument("--metrics", required=True, help="comma-separated metrics, one panel each")
     p.add_argument("--relative-to", metavar="SYSTEM", help="plot improvements over this system")
-    p.add_argument("--param", default="value", help="the swept parameter's name (x label)")
-    p.add_argument("--title", help="figure title")
-    p.add_argument("--skip-missing", action="store_true",
-                   help="leave out the points whose system has no scores (a run of some "
-                        "systems); with no point left, say so and write nothing")
-    p.add_argument("--out", required=True, help="the PNG to write")
+    add_figure_options(p, "with no point left")
     return p
 
 

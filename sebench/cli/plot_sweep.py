@@ -18,13 +18,18 @@ def build_parser(prog):
                    help="the sweep: each value and the system trained with it")
     p.add_argument("--x", required=True, help="metric on the x axis (e.g. csig)")
     p.add_argument("--y", required=True, help="metric on the y axis (e.g. cbak)")
+    add_figure_options(p, "with fewer than two left")
+    return p
+
+
+def add_figure_options(p, when_nothing):
+    """--param, --title, --skip-missing and --out, shared with ``plot-lines``."""
     p.add_argument("--param", default="value", help="the swept parameter's name (labels)")
     p.add_argument("--title", help="figure title")
     p.add_argument("--skip-missing", action="store_true",
                    help="leave out the points whose system has no scores (a run of some "
-                        "systems); with fewer than two left, say so and write nothing")
+                        f"systems); {when_nothing}, say so and write nothing")
     p.add_argument("--out", required=True, help="the PNG to write")
-    return p
 
 
 def run(args, rest):
