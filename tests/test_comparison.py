@@ -309,3 +309,35 @@ def test_score_qp_column_equals_the_predictor(tmp_path):
     bad = run_cli("score", "--enh", tmp_path / "enh", "--metrics", "wada_snr", "--qp",
                   tmp_path / "nothing", "--out", tmp_path / "s2", check=False)
     assert bad.returncode != 0 and "--qp" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_optional_judge_is_scored_only_where_installed(tmp_path, caplog):
+    """A ``qp`` judge with ``requires:`` is scored where its modules import; elsewhere the
+    plan warns once, scores without it, and the policy still accepts its column."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    for name in ("t.yaml", "m.yaml", "q.yaml"):
+        (conf / name).write_text("a: 1\n")
+    (conf / "recipe.yaml").write_text(yaml.safe_dump(RECIPE))
+    judges = {"cnn": "{exp:qp_cnn}",
+              "gone": {"path": "distillmos", "requires": ["no_such_module_xyz"]},
+              "here": {"path": "distillmos", "requires": ["json"]}}
+    real = dict(POLICY["sets"]["real_test"], qp=judges)
+    comparison = dict(POLICY["comparison"], judges={"set": "real_test",
+                                                    "columns": ["qp_cnn", "qp_gone", "qp_here"]})
+    (conf / "eval.yaml").write_text(yaml.safe_dump(dict(
+        POLICY, sets=dict(POLICY["sets"], real_test=real), comparison=comparison)))
+    policy = load_policy(conf / "eval.yaml")
+    assert policy.qp["real_test"] == {"cnn": "{exp:qp_cnn}", "here": "distillmos"}
+    assert policy.qp_unavailable == {"real_test": {"gone": ["no_such_module_xyz"]}}
+    assert "qp_gone" in policy.computed("real_test")
+    with caplog.at_level("WARNING"):
+        ctx = Context(str(conf), "D", "E")
+    assert "not scored by gone: Python module(s) no_such_module_xyz" in caplog.text
+    words = {i.name: i.words for i in plan(ctx, "score", "noisy,supervised")}
+    assert words["supervised/real_test"][-4:] == ["--qp", "cnn=E/qp_cnn", "--qp", "here=distillmos"]
+    bad = dict(real, qp={"x": {"path": "distillmos", "needs": ["a"]}})
+    (conf / "eval.yaml").write_text(yaml.safe_dump(dict(POLICY, sets=dict(POLICY["sets"],
+                                                                           real_test=bad))))
+    with pytest.raises(ConfigError, match="needs"):
+        load_policy(conf / "eval.yaml")

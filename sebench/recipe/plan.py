@@ -44,6 +44,12 @@ class Context:
         if baseline and baseline not in self.recipe.systems:
             raise ConfigError(f"{eval_path}: significance baseline '{baseline}' is not a system "
                               f"of {recipe_path}")
+        for set_name, judges in (self.policy.qp_unavailable.items() if self.policy else ()):
+            from sebench.recipe.systems import install_hint, log
+            modules = list(dict.fromkeys(m for ms in judges.values() for m in ms))
+            log.warning("%s: %s not scored by %s: Python module(s) %s not installed (install: "
+                        "%s)", eval_path, set_name, ", ".join(judges), ", ".join(modules),
+                        install_hint(modules))
         for ev in (self.policy.sets if self.policy else ()):
             needed = [r for spec in self.policy.qp.get(ev.name, {}).values()
                       for r in references(spec)]

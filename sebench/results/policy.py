@@ -16,6 +16,8 @@ report``)::
       real_test:
         metrics: nonintrusive             # DNSMOS + SRMR, no reference
         qp: {cnn: "{exp:qp_cnn}"}         # + column qp_cnn: a trained predictor's score
+        # an optional judge: scored only where its Python modules are installed ("–" else)
+        #   qp: {distillmos: {path: distillmos, requires: [distillmos, xls_r_sqa]}}
     names: {pesq_wb: PESQ-WB, nonadv: Non-Adv}    # display names of columns and rows
     significance:                         # Wilcoxon signed-rank, each system vs the baseline
       baseline: nonadv
@@ -72,11 +74,16 @@ class EvalPolicy:
     alpha: float = 0.01
     comparison: object = None     # sebench.results.comparison.Comparison, when configured
     qp: dict = field(default_factory=dict)   # set -> {predictor name: `score --qp` path}
+    # set -> {predictor name: its missing modules}: optional judges this install cannot run
+    # (their columns stay in the tables, empty)
+    qp_unavailable: dict = field(default_factory=dict)
 
     def computed(self, set_name):
-        """Every column a set's scoring writes (its table may show fewer)."""
+        """Every column a set's scoring writes (its table may show fewer; an optional judge
+        this install cannot run counts, and stays empty)."""
         ev = self.set(set_name)
-        return _computed_columns(ev.metrics, self.qp.get(set_name, {}))
+        return _computed_columns(ev.metrics, list(self.qp.get(set_name, {}))
+                                 + list(self.qp_unavailable.get(set_name, {})))
 
     def display(self, name):
         return self.names.get(name, METRIC_NAMES.get(name, name))
@@ -96,20 +103,40 @@ def _computed_columns(metrics, qp=()):
             + [column_of(name) for name in qp])
 
 
-def _predictor_specs(spec, where):
-    """A set's ``qp: {name: path}`` (trained predictors scored as columns qp_<name>)."""
+QP_KEYS = ("path", "requires")
+
+
+def _predictor_specs(spec, where, unavailable=None):
+    """A set's ``qp: {name: path or {path, requires}}`` (predictors scored as columns
+    qp_<name>) -> {name: path} of those this install can run; the others (a required module
+    missing) go to ``unavailable`` as {name: [missing modules]}."""
+    from sebench.recipe.systems import importable
     from sebench.scoring.predictors import NAME
-    qp = {str(k): str(v) for k, v in check_mapping(spec.get("qp") or {}, where).items()}
-    for qp_name in qp:
+    qp = {}
+    for qp_name, value in check_mapping(spec.get("qp") or {}, where).items():
+        qp_name = str(qp_name)
         if not NAME.match(qp_name):
             raise ConfigError(f"{where}: the name '{qp_name}' must be letters, digits and _")
+        requires = []
+        if isinstance(value, dict):
+            value = check_mapping(value, f"{where}.{qp_name}", QP_KEYS, required=("path",))
+            requires = as_list(value.get("requires"), f"{where}.{qp_name}.requires")
+            value = value["path"]
+        missing = [m for m in requires if not importable(str(m))]
+        if missing:
+            if unavailable is not None:
+                unavailable[qp_name] = missing
+            continue
+        qp[qp_name] = str(value)
     return qp
 
 
 def _eval_set(name, spec, where):
     spec = check_mapping(spec, f"{where}: sets.{name}", SET_KEYS, required=("metrics",))
     metrics = as_list(spec["metrics"], f"{where}: sets.{name}.metrics")
-    computed = _computed_columns(metrics, _predictor_specs(spec, f"{where}: sets.{name}.qp"))
+    unavailable = {}
+    qp = _predictor_specs(spec, f"{where}: sets.{name}.qp", unavailable)
+    computed = _computed_columns(metrics, list(qp) + list(unavailable))
     columns = as_list(spec.get("columns"), f"{where}: sets.{name}.columns") or computed
     for col in columns:
         if col not in computed:
@@ -141,8 +168,12 @@ def load_policy(path):
                         note=" ".join(str(data.get("note") or "").split()),
                         names={str(k): str(v) for k, v in
                                check_mapping(data.get("names") or {}, f"{path}: names").items()})
-    policy.qp = {name: _predictor_specs(spec, f"{path}: sets.{name}.qp")
-                 for name, spec in sets.items() if spec.get("qp")}
+    for name, spec in sets.items():
+        if spec.get("qp"):
+            unavailable = {}
+            policy.qp[name] = _predictor_specs(spec, f"{path}: sets.{name}.qp", unavailable)
+            if unavailable:
+                policy.qp_unavailable[name] = unavailable
     sig = check_mapping(data.get("significance") or {}, f"{path}: significance",
                         SIGNIFICANCE_KEYS)
     if sig:
