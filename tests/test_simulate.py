@@ -40,6 +40,25 @@ def test_rir_rooms_follow_paper_ranges_and_rt60_tolerance(rirs):
     assert draw_room(7, 1, RIR_DEFAULTS) != draw_room(8, 1, RIR_DEFAULTS)
 
 
+@pytest.mark.slow
+def test_hybrid_rirs_are_the_same_in_every_process():
+    """Ray tracing is stochastic: each RIR seeds it from (seed, index), so two processes (two
+    runs, or two jobs of one run) draw the same late tail; another index draws another."""
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np; from sebench.simulate.rir import DEFAULTS, draw_room, "
+            "generate; cfg = dict(DEFAULTS, method='hybrid', ray_tracing=dict("
+            "DEFAULTS['ray_tracing'], n_rays=500)); room = draw_room(3, 0, cfg); "
+            "np.random.seed(int(sys.argv[1])); "   # other use of the global RNG: no effect
+            "sys.stdout.write(','.join(f'{v:.9g}' for v in generate(room, cfg)[0][::50]))")
+    runs = [subprocess.run([sys.executable, "-c", code, str(k)], capture_output=True, text=True,
+                           check=True).stdout for k in (1, 2)]
+    assert runs[0] and runs[0] == runs[1]
+    cfg = dict(RIR_DEFAULTS, method="hybrid",
+               ray_tracing=dict(RIR_DEFAULTS["ray_tracing"], n_rays=500))
+    assert draw_room(3, 0, cfg)["ray_seed"] != draw_room(3, 1, cfg)["ray_seed"]
+
+
 @pytest.mark.parametrize("with_reverb", [False, True])
 def test_mix_snr_level_alignment_and_sum(rirs, with_reverb):
     clean = speech_like(3.0, FS, seed=1).astype(np.float64)

@@ -5,7 +5,9 @@ U[2.5, 3.5] m, one energy absorption coefficient U[0.1, 0.3] for all surfaces, t
 microphone at the room centre and the source at U[0.1, 1] m from it in a uniformly random
 direction. The image-source order follows from the room's Sabine RT60 (inverse Sabine), as
 pyroomacoustics computes it; ``method: hybrid`` adds ray tracing for the late tail, which
-is much cheaper than a high ISM order in large, live rooms.
+is much cheaper than a high ISM order in large, live rooms. Ray tracing is stochastic:
+pyroomacoustics' generators (numpy's and libroom's) are seeded per RIR from (seed, index),
+so a hybrid RIR is the same on every run and in every job split.
 """
 import numpy as np
 
@@ -55,7 +57,9 @@ def draw_room(seed, index, cfg):
         raise ConfigError(f"RIR {index}: no source position at {distance:.2f} m fits in room {dims}")
     return {"dims": [float(d) for d in dims], "absorption": float(absorption),
             "distance": float(distance), "mic": mic.tolist(), "source": source.tolist(),
-            "rt60_sabine": float(sabine_rt60(dims, absorption))}
+            "rt60_sabine": float(sabine_rt60(dims, absorption)),
+            # the ray tracer's seed: its own stream, so adding it moved no other draw
+            "ray_seed": int(item_rng(seed, index, "rir_rays").integers(2 ** 63 - 1))}
 
 
 def measure_rt60(rir, fs):
@@ -106,6 +110,8 @@ def generate(room, cfg):
                           max_order=int(cfg["hybrid_order"]) if hybrid else order,
                           air_absorption=bool(cfg["air_absorption"]), ray_tracing=hybrid)
     if hybrid:
+        # unseeded, the rays (and so the late tail) differ on every run
+        pra.random.seed(numpy=room["ray_seed"], libroom=room["ray_seed"])
         rt = cfg["ray_tracing"]
         shoebox.set_ray_tracing(n_rays=int(rt["n_rays"]), receiver_radius=float(rt["receiver_radius"]),
                                 energy_thres=float(rt["energy_thres"]))
