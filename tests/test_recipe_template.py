@@ -110,6 +110,7 @@ def test_missing_or_wrong_root_stops_at_stage_1(toy, tmp_path):
     assert not (tmp_path / "exp" / ".stage1.done").exists()
 
 
+@pytest.mark.slow
 def test_stages_markers_force_and_a_new_system(toy, tmp_path):
     recipe, corpus = toy
     opts = ["--exp", tmp_path / "exp", "--data", tmp_path / "data"]
@@ -156,6 +157,16 @@ def test_stages_markers_force_and_a_new_system(toy, tmp_path):
     assert "=== stage 8" in added.stdout and "score noisy_copy/test" in added.stdout
     assert "score noisy/test" not in added.stdout and summary.stat().st_mtime_ns == stamp
     assert "| noisy_copy |" in (exp / "RESULTS.md").read_text()
+
+    # rescoring (--force_stage 8) leaves the report stale: stage 9 is redone unasked; a
+    # rerun after that does nothing again
+    rescored = run(recipe, *opts, "--force_stage", 8, "--format_opts", "--derive-noise",
+                   VBD=str(corpus))
+    assert rescored.returncode == 0, rescored.stdout + rescored.stderr
+    assert "=== stage 8" in rescored.stdout and "=== stage 9" in rescored.stdout
+    assert (exp / "RESULTS.md").stat().st_mtime_ns > summary.stat().st_mtime_ns > stamp
+    again = run(recipe, *opts, "--format_opts", "--derive-noise", VBD=str(corpus))
+    assert "stage 9: already done" in again.stdout
 
     # the overlay's keys are merged over conf/ into exp/conf
     smoke = run(recipe, *opts, "--confdir", "conf/smoke", "--stop_stage", 0, VBD=str(corpus))

@@ -156,6 +156,11 @@ if [ "$gpu_inference" = true ]; then enhance_runner=(--cmd "$cuda_cmd --gpu 1" -
 items_stage 7 enhance "enhancing the test sets" run_direct --nj "$nj" "${enhance_runner[@]}" \
   $(force_opt 7)
 items_stage 8 score "scoring" run_score --nj "$nj" --cmd "$decode_cmd"
+# the report reads every score: redo it when one is newer than it (a system rescored or added)
+if [ -f "$exp/RESULTS.md" ] && [ -d "$exp/scores" ] && \
+   [ -n "$(find "$exp/scores" -name summary.json -newer "$exp/RESULTS.md" | head -n 1)" ]; then
+  rm -f "$(marker 9)"
+fi
 items_stage 9 report "report" run_direct
 items_stage 10 pack "packing the models" run_direct
 
