@@ -254,6 +254,7 @@ def test_mixed_rates_are_resampled_or_refused(test_set, tmp_path):
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_a_file_too_long_for_pesq_costs_only_itself(test_set, tmp_path):
     """A 3-minute pair among short ones (the pesq package segfaults on it unguarded): NaN
     with the reason for PESQ and the composite measures, every other score is written."""
@@ -278,6 +279,7 @@ def test_a_file_too_long_for_pesq_costs_only_itself(test_set, tmp_path):
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_composite_on_vbd_equals_the_wideband_definition(shared_data, tmp_path):
     """`sebench score` CSIG/CBAK/COVL on the VoiceBank-DEMAND pairs equal composite.m's
     regressions on the P.862.2 wideband score (the published convention), written out in

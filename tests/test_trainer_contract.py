@@ -87,6 +87,7 @@ def _run_subprocess(cfg, exp, dirs, env=None):
                           capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_two_streams_resume_exactly_after_sigkill(dirs, tmp_path):
     # g updates every 3rd step and h once per epoch: the checkpoint at step 4 holds pending
     # gradients of both, and the unpaired stream (5 batches per epoch) is mid-cycle
