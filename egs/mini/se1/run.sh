@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # egs/mini/se1: the self-contained recipe. Everything is built offline from a synthetic
 # corpus (espeak-ng speech, generated noise), so its default systems run anywhere in about
-# 21 minutes on an idle 2-core CPU (`--systems all`: about 30 more): a demonstration of every
+# 20 minutes on an idle 2-core CPU (`--systems all`: about 30 more): a demonstration of every
 # stage, not a benchmark.
 #
 #   ./run.sh                           # all stages; finished stages are skipped on a rerun
