@@ -51,6 +51,12 @@ def test_parameter_counts_match_the_architecture():
     block = 2 * (blstm + (2 * h * c + c) + 2 * c)
     assert count_parameters(build_model({"name": "dprnn"})) == \
         2 * c * 16 + 2 * c + 2 * (c * c + c) + 1 + 2 * block == 871425
+    # the other reading (egs/vbd/se1/conf/dprnn_grl_441k.yaml): M without its DPRNN block is
+    # the paper's runtime size, 441K
+    assert count_parameters(build_model({"name": "dprnn", "decoder_block": False})) == \
+        871425 - block == 440961
+    with pytest.raises(ConfigError, match="decoder_block"):
+        build_model({"name": "dprnn", "decoder_block": "no"})
 
 
 def test_fcrn_mask_is_bounded_and_complex():

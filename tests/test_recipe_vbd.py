@@ -12,6 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from conftest import REPO
 from sebench.corpora.testing import make_vbd_tree
@@ -33,13 +34,17 @@ def keys(path):
     return [line.split()[0] for line in path.read_text().splitlines()]
 
 
+def results_text(exp):
+    return (exp / "RESULTS.md").read_text()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)   # end to end on a shared 2-core machine
 @pytest.mark.recipe
 def test_vbd_recipe_smoke(tmp_path):
     corpus = make_vbd_tree(tmp_path / "VBD", train_speakers=("p226", "p287", "p230", "p231"),
                            utts=5)
-    systems = "noisy,oracle_irm,cnn_blstm,nonadv,adv_irm,adv_irm_beta06"
+    systems = "noisy,oracle_irm,cnn_blstm,nonadv,adv_irm,adv_irm_beta06,adv_irm_beta08"
     proc = run_recipe(tmp_path, "--systems", systems, vbd=corpus)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     exp, data = tmp_path / "exp", tmp_path / "data"
@@ -63,10 +68,21 @@ def test_vbd_recipe_smoke(tmp_path):
     # branch-free exports of the same size
     from sebench.models import count_parameters
     from sebench.models.store import load_model
-    sizes = {count_parameters(load_model(exp / s)[0]) for s in ("nonadv", "adv_irm")}
+    sizes = {count_parameters(load_model(exp / s / "seed1")[0]) for s in ("nonadv", "adv_irm")}
     assert len(sizes) == 1
-    assert "adv_bce" in (exp / "adv_irm" / "train_log.csv").read_text()
-    assert "adv_bce" not in (exp / "nonadv" / "train_log.csv").read_text()
+    assert "adv_bce" in (exp / "adv_irm" / "seed0" / "train_log.csv").read_text()
+    assert "adv_bce" not in (exp / "nonadv" / "seed0" / "train_log.csv").read_text()
+    # paper 004's selection: a search per scheme chosen by validation COVL, then two seeds
+    # (smoke size) of the chosen config; the test set never takes part in the choice
+    for scheme in ("nonadv", "adv_irm"):
+        search = exp / scheme / "search"
+        table = (search / "trials.md").read_text()
+        assert "| trial0 |" in table or "| **trial0** |" in table
+        assert "trial1" in table and "metric:covl:max" in table and "**trial" in table
+        chosen = yaml.safe_load((search / "chosen.yaml").read_text())
+        seed1 = yaml.safe_load((exp / scheme / "seed1" / "config.yaml").read_text())
+        assert seed1["seed"] == 1 and seed1["optim"]["se"]["lr"] == chosen["optim"]["se"]["lr"]
+    assert "### Search: Adv-IRM" in results_text(exp) and "## Seeds" in results_text(exp)
     # Tables I-II as one table, Table III as the significance table
     results = (exp / "RESULTS.md").read_text()
     for column in ("SI-SDR", "SDR", "SNR (BSS SIR)", "SAR", "CSIG", "CBAK", "COVL", "PESQ", "STOI"):
@@ -85,11 +101,14 @@ def test_vbd_recipe_smoke(tmp_path):
     png = exp / "beta_sweep.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
     sweep = (exp / "beta_sweep.md").read_text()
-    assert "| 0.6 | adv_irm_beta06 |" in sweep and "| 0.8 | adv_irm |" in sweep
+    assert "| 0.6 | adv_irm_beta06 |" in sweep and "| 0.8 | adv_irm_beta08 |" in sweep
     assert "0.7" not in sweep
     # stage 12: Table IV, encoder norms of the trained schemes for clean vs noise input
     norms = (exp / "encoder_norms.md").read_text()
     assert "| Non-Adv |" in norms and "| Adv-IRM |" in norms and "Coop" not in norms
+    # stage 13: Figs. 3-4, spectrograms and encoder feature maps of the first test utterance
+    for fig in ("fig3_spectrograms.png", "fig4_encoder_maps.png"):
+        assert (exp / "figures" / fig).read_bytes()[:4] == b"\x89PNG", fig
     # a rerun does nothing
     again = run_recipe(tmp_path, "--systems", systems, vbd=corpus)
     assert again.returncode == 0 and again.stdout.count("already done") >= 9

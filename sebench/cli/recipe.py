@@ -1,11 +1,15 @@
 """``sebench recipe``: the helpers behind the shared stage script ``egs/TEMPLATE/se1/se.sh``."""
+import os
+
 from sebench.cli.common import make_parser, no_extra_args
 
 EXAMPLE = """\
 sebench recipe conf --confdir conf/smoke --out exp/conf    # effective configs: conf/ + overlay
 sebench recipe show --conf exp/conf                        # systems, stages, dependencies
 sebench recipe plan train --conf exp/conf --data data --exp exp --systems semi
-sebench recipe plan all --conf exp/conf --out exp/plan     # what se.sh runs: every stage"""
+sebench recipe plan all --conf exp/conf --out exp/plan     # what se.sh runs: every stage
+sebench recipe cost --plan exp/plan/train.tsv               # trainings to run, hours if known
+sebench recipe choose adv_irm --conf exp/conf --exp exp    # a finished search's choice"""
 
 
 def build_parser(prog):
@@ -25,7 +29,14 @@ def build_parser(prog):
     pl.add_argument("stage", choices=STAGES + ("all",))
     pl.add_argument("--out", help="with `all`: write OUT/<stage>.tsv for every stage instead")
     s = sub.add_parser("show", help="the systems, their stage and dependencies")
-    for q in (pl, s):
+    ch = sub.add_parser("choose", help="choose a searched system's trial by its validation "
+                                       "criterion: writes EXP/<system>/search/chosen.yaml, "
+                                       "trials.md and trials.csv")
+    ch.add_argument("system", help="a system with `search:` in recipe.yaml")
+    co = sub.add_parser("cost", help="how many trainings a plan implies, and the hours where "
+                                     "earlier runs of the same systems tell")
+    co.add_argument("--plan", required=True, help="a training plan (EXP/plan/train.tsv)")
+    for q in (pl, s, ch):
         q.add_argument("--conf", default="conf", help="effective config dir (recipe.yaml, eval.yaml)")
         q.add_argument("--data", default="data")
         q.add_argument("--exp", default="exp")
@@ -33,6 +44,8 @@ def build_parser(prog):
         q.add_argument("--systems", default="default",
                        help="default (recipe.yaml's default_systems, else all), all, or a comma "
                             "list; dependencies are added")
+        q.add_argument("--seeds", help="comma list: the seeds of every trained row (one "
+                                       "experiment each), overriding recipe.yaml's `seeds:`")
     return p
 
 
@@ -44,8 +57,22 @@ def run(args, rest):
         materialize(args.conf, args.confdir or None, args.out)
         print(args.out)
         return 0
+    if args.action == "cost":
+        from sebench.recipe.cost import training_cost
+        print(training_cost(args.plan))
+        return 0
     from sebench.recipe.plan import Context, plan
-    ctx = Context(args.conf, args.data, args.exp, args.seed)
+    seeds = None
+    if args.seeds:
+        from sebench.recipe.search import parse_seeds
+        seeds = parse_seeds(args.seeds)
+    ctx = Context(args.conf, args.data, args.exp, args.seed, seeds)
+    if args.action == "choose":
+        from sebench.recipe.plan import choose_trial
+        best, rows, folder = choose_trial(ctx, args.system)
+        print(f"{args.system}: trial{best} chosen ({len(rows)} trials): "
+              f"{os.path.join(folder, 'chosen.yaml')}")
+        return 0
     if args.action == "plan":
         if args.stage == "all":
             from sebench.recipe.plan import write_plans

@@ -44,6 +44,9 @@ def build_parser(prog):
     p.add_argument("--title", help="title (default: the policy's, else 'Results')")
     p.add_argument("--note", help="a paragraph under the title (default: the policy's)")
     p.add_argument("--data", help="the data dirs (data/<set>), for sets with a `breakdown:`")
+    p.add_argument("--search", action="append", default=[], metavar="NAME=SEARCH_DIR",
+                   help="a searched system's search dir (trials.md, chosen.yaml): its trial "
+                        "table goes into the report (repeatable)")
     p.add_argument("--out", required=True, help="RESULTS.md to write")
     return p
 
@@ -64,6 +67,7 @@ def run(args, rest):
         policy.note = args.note
     systems = [s for s in args.systems.split(",") if s]
     write_results(policy, args.scores, systems, args.out, qp=args.qp,
-                  curves=[c for c in args.curves.split(",") if c], data=args.data)
+                  curves=[c for c in args.curves.split(",") if c], data=args.data,
+                  searches=args.search)
     print(args.out)
     return 0

@@ -5,7 +5,9 @@ from sebench.cli.common import make_parser, no_extra_args
 
 EXAMPLE = """\
 sebench score-stats accuracy --pred exp/qp/test/utt2mos --true data/test/utt2mos --plot scatter.png
-sebench score-stats wilcoxon exp/scores/adv exp/scores/nonadv --metrics pesq_wb,sisdr,stoi"""
+sebench score-stats wilcoxon exp/scores/adv exp/scores/nonadv --metrics pesq_wb,sisdr,stoi
+sebench score-stats seeds --runs seed0=exp/scores/adv/seed0/test,seed1=exp/scores/adv/seed1/test \
+    --out exp/scores/adv/test      # one row from several seeds: mean and std over seeds"""
 
 
 def build_parser(prog):
@@ -22,6 +24,12 @@ def build_parser(prog):
     w.add_argument("dir_b")
     w.add_argument("--metrics", required=True)
     w.add_argument("--out", help="write the table as Markdown here")
+    s = sub.add_parser("seeds", help="combine several seeds' score dirs of one system into "
+                                     "one: per-utterance scores averaged over the seeds, and "
+                                     "each metric's per-seed means, mean and std")
+    s.add_argument("--runs", required=True, metavar="LABEL=DIR,...",
+                   help="each seed's `sebench score` dir, labelled")
+    s.add_argument("--out", required=True, help="the combined score dir to write")
     return p
 
 
@@ -30,6 +38,21 @@ def run(args, rest):
     from sebench.scoring.stats import accuracy, wilcoxon_table
     from sebench.utils.fileio import atomic_write_text
 
+    if args.action == "seeds":
+        from sebench.errors import ConfigError
+        from sebench.scoring.seeds import combine_seeds
+        runs = []
+        for item in (x for x in args.runs.split(",") if x):
+            label, eq, folder = item.partition("=")
+            if not eq or not label or not folder:
+                raise ConfigError(f"--runs: expected LABEL=DIR, got {item!r}")
+            runs.append((label, folder))
+        summary = combine_seeds(runs, args.out)
+        for metric, entry in summary["metrics"].items():
+            seeds = entry["seeds"]
+            if seeds["mean"] is not None:
+                print(f"{metric}: {seeds['mean']:.4g} ± {seeds['std']:.2g} over {seeds['n']} seeds")
+        return 0
     if args.action == "accuracy":
         result = accuracy(args.pred, args.true, plot=args.plot)
         text = json.dumps(result, indent=2)

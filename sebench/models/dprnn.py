@@ -6,6 +6,10 @@ decoder M (one DPRNN block, pointwise conv, PReLU, sigmoid) are separate modules
 training branch (paper 004's adversarial noise-mask predictor) can attach to E's output;
 synthesis ConvTranspose1d(64 -> 1, 16, 8) turns W * mask back into a waveform.
 
+``decoder_block: false`` reads "E, M and D are all composed of one DPRNN block" the other
+way the paper allows: its runtime size, 441K, is one block's worth, so M is then only the
+pointwise conv + PReLU + sigmoid (440,961 parameters against 871,425 with both blocks).
+
 ``n_sources: M`` > 1 (MixIT) gives M masks, a softmax over the sources in the learned
 domain; ``sources`` (B, M, samples) joins the output and ``wave`` is the sum of the first
 ``speech_sources`` (the designated speech slots), as for ``cnn_blstm``.
@@ -59,7 +63,7 @@ def overlap_add(chunks, length):
 
 class DPRNNMasker(nn.Module):
     def __init__(self, fs=16000, filters=64, kernel=16, stride=8, hidden=128, chunk_size=100,
-                 n_sources=1, speech_sources=1):
+                 n_sources=1, speech_sources=1, decoder_block=True):
         super().__init__()
         self.fs, self.chunk_size = int(fs), int(chunk_size)
         self.n_sources, self.speech_sources = int(n_sources), int(speech_sources)
@@ -72,7 +76,9 @@ class DPRNNMasker(nn.Module):
         self.enc_norm = nn.GroupNorm(1, filters)   # channel-wise (global layer) normalisation
         self.enc_conv = nn.Conv1d(filters, filters, 1)
         self.enc_block = DPRNNBlock(filters, hidden)
-        self.dec_block = DPRNNBlock(filters, hidden)
+        if not isinstance(decoder_block, bool):
+            raise ConfigError(f"dprnn: decoder_block must be true or false, got {decoder_block!r}")
+        self.dec_block = DPRNNBlock(filters, hidden) if decoder_block else None
         out = [nn.Conv1d(filters, filters * self.n_sources, 1), nn.PReLU()]
         self.dec_out = nn.Sequential(*out, nn.Sigmoid()) if self.n_sources == 1 else nn.Sequential(*out)
 
@@ -87,6 +93,8 @@ class DPRNNMasker(nn.Module):
         return mix, overlap_add(self.enc_block(h), length)
 
     def decode_mask(self, encoded):
+        if self.dec_block is None:
+            return self.dec_out(encoded)
         h, length = chunk(encoded, self.chunk_size)
         return self.dec_out(overlap_add(self.dec_block(h), length))
 

@@ -33,8 +33,9 @@ class Item:
 class Context:
     """Where things are: the effective config dir, data and exp roots, the seed."""
 
-    def __init__(self, conf, data="data", exp="exp", seed=0):
+    def __init__(self, conf, data="data", exp="exp", seed=0, seeds=None):
         self.conf, self.data, self.exp, self.seed = conf, data, exp, int(seed)
+        self.seeds_override = seeds     # --seeds: every trained row's seeds
         recipe_path = os.path.join(conf, "recipe.yaml")
         self.recipe = Recipe.load(recipe_path) if os.path.isfile(recipe_path) else Recipe({})
         eval_path = os.path.join(conf, "eval.yaml")
@@ -58,8 +59,30 @@ class Context:
                     # a row scored on this set needs the predictors the set is scored with
                     self.recipe.add_needs(name, needed, f"{eval_path}: sets.{ev.name}.qp")
 
+    def seeds_of(self, name):
+        """The seeds of a repeated system (None: one run with the recipe's seed)."""
+        system = self.recipe.systems[name]
+        if system.command != "train":
+            return None
+        if self.seeds_override is not None and system.is_row:
+            return self.seeds_override
+        return system.seeds
+
+    def runs(self, name):
+        """[(label, experiment dir, seed)]: one per seed of a repeated system, else one."""
+        seeds = self.seeds_of(name)
+        if not seeds:
+            return [("", os.path.join(self.exp, name), self.seed)]
+        return [(f"seed{s}", os.path.join(self.exp, name, f"seed{s}"), s) for s in seeds]
+
     def exp_dir(self, name):
-        return os.path.join(self.exp, name)
+        """A system's experiment (its first seed's for a repeated system): what {exp:NAME}
+        and {self} name."""
+        return self.runs(name)[0][1] if name in self.recipe.systems else \
+            os.path.join(self.exp, name)
+
+    def search_dir(self, name):
+        return os.path.join(self.exp, name, "search")
 
     def conf_file(self, rel, where):
         path = os.path.join(self.conf, rel)
@@ -71,8 +94,8 @@ class Context:
         """A set name or a path below DATA; absolute paths and placeholders stay as given."""
         return value if value.startswith(("/", "{")) else os.path.join(self.data, value)
 
-    def expand(self, text, where, system=None, set_name=None):
-        """Substitute the placeholders of one word."""
+    def expand(self, text, where, system=None, set_name=None, self_dir=None):
+        """Substitute the placeholders of one word (``self_dir``: which run {self} names)."""
         def sub(match):
             key, arg = match.group(1), match.group(2)
             if key == "exp" and arg:
@@ -85,7 +108,7 @@ class Context:
                                       "not set (the recipe's run.sh says what it should name)")
                 return os.environ[arg]
             if key == "self" and system:
-                return self.exp_dir(system)
+                return self_dir or self.exp_dir(system)
             if key == "set" and set_name:
                 return set_name
             values = {"data": self.data, "exp": self.exp, "seed": str(self.seed)}
@@ -100,6 +123,20 @@ class Context:
         except ValueError as e:
             raise ConfigError(f"{where}: cannot split {text!r} ({e})") from None
         return [self.expand(w, where, **kw) for w in parts]
+
+
+def choose_trial(ctx, name):
+    """Write a searched system's choice (sebench.recipe.search.write_choice)."""
+    from sebench.recipe.search import draw_trials, write_choice
+    if name not in ctx.recipe.systems or not ctx.recipe.systems[name].search:
+        raise ConfigError(f"{ctx.recipe.source}: '{name}' is not a system with `search:`")
+    system = ctx.recipe.systems[name]
+    trials = draw_trials(system.search)
+    folder = ctx.search_dir(name)
+    dirs = [os.path.join(folder, f"trial{k}") for k in range(len(trials))]
+    preset = ctx.conf_file(system.train["config"], f"{ctx.recipe.source}: system '{name}'")
+    best, rows = write_choice(folder, preset, dirs, trials, system.search["select"])
+    return best, rows, folder
 
 
 def _simulate(ctx):
@@ -128,10 +165,10 @@ def _label(ctx):
     return items
 
 
-def _train_words(ctx, system):
+def _train_words(ctx, system, exp_dir=None, seed=None, config=None):
     where = f"{ctx.recipe.source}: system '{system.name}'"
     train, kw = system.train, {"system": system.name}
-    words = [system.command, "--config", ctx.conf_file(train["config"], where)]
+    words = [system.command, "--config", config or ctx.conf_file(train["config"], where)]
     if train.get("model"):
         words += [TRAIN_COMMANDS[system.command], ctx.conf_file(train["model"], where)]
     data = train["data"]
@@ -142,8 +179,23 @@ def _train_words(ctx, system):
         words += ["--train", ctx.expand(ctx.data_dir(data), where, **kw)]
     if train.get("valid"):
         words += ["--valid", ctx.expand(ctx.data_dir(train["valid"]), where, **kw)]
-    words += ["--exp", ctx.exp_dir(system.name), "--seed", str(ctx.seed)]
+    words += ["--exp", exp_dir or ctx.exp_dir(system.name),
+              "--seed", str(ctx.seed if seed is None else seed)]
     return words + ctx.words(str(train.get("args") or ""), where, **kw)
+
+
+def _search_items(ctx, system, stage):
+    """The trials of a searched system, then the choice (sebench recipe choose)."""
+    from sebench.recipe.search import draw_trials, override_words
+    name, items = system.name, []
+    for k, values in enumerate(draw_trials(system.search)):
+        folder = os.path.join(ctx.search_dir(name), f"trial{k}")
+        items.append(Item(stage, f"{name}.trial{k}", folder,
+                          _train_words(ctx, system, folder) + override_words(values)))
+    items.append(Item("before", f"{name}.search", ctx.search_dir(name),
+                      ["recipe", "choose", name, "--conf", ctx.conf, "--data", ctx.data,
+                       "--exp", ctx.exp, "--seed", str(ctx.seed)]))
+    return items
 
 
 def _training(ctx, selected, stage):
@@ -156,7 +208,13 @@ def _training(ctx, selected, stage):
             where = f"{ctx.recipe.source}: system '{name}' before[{i}]"
             items.append(Item("before", f"{name}.before{i}", out,
                               ctx.words(text, where, system=name)))
-        items.append(Item(stage, name, out, _train_words(ctx, system)))
+        config = None
+        if system.search:
+            items += _search_items(ctx, system, stage)
+            config = os.path.join(ctx.search_dir(name), "chosen.yaml")
+        for label, folder, seed in ctx.runs(name):
+            items.append(Item(stage, f"{name}.{label}" if label else name, folder,
+                              _train_words(ctx, system, folder, seed, config)))
     return items
 
 
@@ -181,10 +239,12 @@ def _enhance(ctx, selected):
             continue
         for set_name in _row_sets(ctx, name):
             where = f"{ctx.recipe.source}: system '{name}' enhance"
-            out = os.path.join(ctx.exp, "enh", name, set_name)
-            spec = ctx.words(system.enhance, where, system=name, set_name=set_name)
-            items.append(Item("enhance", f"{name}/{set_name}", out,
-                              ["enhance", *spec, ctx.data_dir(set_name), "-o", out]))
+            for label, folder, _ in ctx.runs(name):
+                out = os.path.join(ctx.exp, "enh", name, label, set_name)
+                spec = ctx.words(system.enhance, where, system=name, set_name=set_name,
+                                 self_dir=folder)
+                items.append(Item("enhance", "/".join(filter(None, (name, label, set_name))),
+                                  out, ["enhance", *spec, ctx.data_dir(set_name), "-o", out]))
     return items
 
 
@@ -193,20 +253,41 @@ def _score(ctx, selected):
     for name in _rows(ctx, selected):
         system = ctx.recipe.systems[name]
         for set_name in _row_sets(ctx, name):
-            ev = ctx.policy.set(set_name)
-            enh = (ctx.data_dir(set_name) if system.enhance == INPUT
-                   else os.path.join(ctx.exp, "enh", name, set_name))
+            for label, _, _ in ctx.runs(name):
+                items.append(_score_item(ctx, system, set_name, label))
+    return items
+
+
+def _score_item(ctx, system, set_name, label):
+    name, ev = system.name, ctx.policy.set(set_name)
+    enh = (ctx.data_dir(set_name) if system.enhance == INPUT
+           else os.path.join(ctx.exp, "enh", name, label, set_name))
+    out = os.path.join(ctx.exp, "scores", name, label, set_name)
+    words = ["score", "--enh", enh]
+    if ev.reference:
+        words += ["--ref", ctx.data_dir(set_name)]
+    words += ["--metrics", ",".join(ev.metrics), "--out", out]
+    for qp_name, spec in ctx.policy.qp.get(set_name, {}).items():
+        words += ["--qp", f"{qp_name}=" + ctx.expand(
+            spec, f"{ctx.eval_path}: sets.{set_name}.qp.{qp_name}", set_name=set_name)]
+    words += ctx.words(ev.score_args, f"{ctx.eval_path}: sets.{set_name}.score_args",
+                       set_name=set_name)
+    return Item("score", "/".join(filter(None, (name, label, set_name))), out, words)
+
+
+def _combine(ctx, rows):
+    """A repeated row's seeds combined into SCORES/<system>/<set>/ (what the report reads)."""
+    items = []
+    for name in rows:
+        runs = ctx.runs(name)
+        if len(runs) == 1 and not runs[0][0]:
+            continue
+        for set_name in _row_sets(ctx, name):
             out = os.path.join(ctx.exp, "scores", name, set_name)
-            words = ["score", "--enh", enh]
-            if ev.reference:
-                words += ["--ref", ctx.data_dir(set_name)]
-            words += ["--metrics", ",".join(ev.metrics), "--out", out]
-            for qp_name, spec in ctx.policy.qp.get(set_name, {}).items():
-                words += ["--qp", f"{qp_name}=" + ctx.expand(
-                    spec, f"{ctx.eval_path}: sets.{set_name}.qp.{qp_name}", set_name=set_name)]
-            words += ctx.words(ev.score_args, f"{ctx.eval_path}: sets.{set_name}.score_args",
-                               set_name=set_name)
-            items.append(Item("score", f"{name}/{set_name}", out, words))
+            dirs = [f"{label}={os.path.join(ctx.exp, 'scores', name, label, set_name)}"
+                    for label, _, _ in runs]
+            items.append(Item("combine", f"{name}/{set_name}", out,
+                              ["score-stats", "seeds", "--runs", ",".join(dirs), "--out", out]))
     return items
 
 
@@ -214,6 +295,7 @@ def _report(ctx, selected):
     rows = _rows(ctx, selected)
     if not rows:
         return []
+    combine = _combine(ctx, rows)
     out = os.path.join(ctx.exp, "RESULTS.md")
     words = ["report", "--eval", ctx.eval_path, "--scores", os.path.join(ctx.exp, "scores"),
              "--systems", ",".join(rows), "--out", out]
@@ -223,10 +305,14 @@ def _report(ctx, selected):
     for name in trained:
         if ctx.recipe.systems[name].command == "train-qp":
             words += ["--qp", f"{name}={ctx.exp_dir(name)}"]
-    curves = [os.path.join(ctx.exp_dir(n), "learning_curves.png") for n in trained]
+    curves = [os.path.join(folder, "learning_curves.png") for n in trained
+              for _, folder, _ in ctx.runs(n)]
     if curves:
         words += ["--curves", ",".join(curves)]
-    return [Item("report", "RESULTS.md", out, words)]
+    for name in trained:
+        if ctx.recipe.systems[name].search:
+            words += ["--search", f"{name}={ctx.search_dir(name)}"]
+    return combine + [Item("report", "RESULTS.md", out, words)]
 
 
 def _pack(ctx, selected):
@@ -234,8 +320,10 @@ def _pack(ctx, selected):
     for name in selected:
         system = ctx.recipe.systems[name]
         if system.command == "train" and system.is_row:
-            out = os.path.join(ctx.exp, "packed", f"{name}.zip")
-            items.append(Item("pack", name, out, ["pack", ctx.exp_dir(name), out]))
+            for label, folder, _ in ctx.runs(name):
+                tag = f"{name}_{label}" if label else name
+                out = os.path.join(ctx.exp, "packed", f"{tag}.zip")
+                items.append(Item("pack", tag, out, ["pack", folder, out]))
     return items
 
 

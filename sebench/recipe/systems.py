@@ -37,6 +37,11 @@ A system's keys:
 - ``about``: what the comparison table cannot derive from the experiment (``data``,
   ``teacher``, ``model``, ``params``, ``steps``, ``sets``, ``input``; see
   ``sebench.results.about``).
+- ``seeds``: a list of seeds: one experiment per seed (``exp/<system>/seed<N>/``), each
+  enhanced and scored; the report shows mean ± std over seeds (``sebench.recipe.search``).
+  ``{exp:NAME}`` of a seeded system is its first seed's experiment.
+- ``search``: a random search over ``space`` selected on the validation set before the
+  system's own training(s) (``sebench.recipe.search``).
 - ``requires``: Python modules an optional system needs (e.g. ``[distillmos, xls_r_sqa]``).
   ``--systems all`` and the default set leave out a system whose modules (or whose
   dependencies' modules) are not importable, with one log line naming them and the command
@@ -64,7 +69,8 @@ log = get_logger("recipe")
 RECIPE_KEYS = ("simulate", "label", "systems", "default_systems")
 SIMULATE_KEYS = ("clean", "noise", "rir", "config", "args", "seed")
 LABEL_KEYS = ("sets", "args")
-SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs", "about", "requires")
+SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs", "about", "requires", "seeds",
+               "search")
 TRAIN_KEYS = ("command", "config", "model", "data", "valid", "args")
 #: training command -> its option for the model config
 TRAIN_COMMANDS = {"train": "--model-config", "train-qp": "--qp-config"}
@@ -86,6 +92,8 @@ class System:
     needs: list = field(default_factory=list)
     about: dict = field(default_factory=dict)   # overrides of the comparison table's columns
     requires: list = field(default_factory=list)  # Python modules of an optional system
+    seeds: list = None          # one experiment per seed (None: one, with the recipe's seed)
+    search: dict = None         # a random search before the training (sebench.recipe.search)
 
     @property
     def command(self):
@@ -151,6 +159,7 @@ def _system(name, spec, where):
                 raise ConfigError(f"{where}.train.data: expected a set or {{stream: set}}")
         elif not isinstance(data, str):
             raise ConfigError(f"{where}.train.data: expected a set or {{stream: set}}")
+    _repeats(system, spec, where)
     enhance = spec.get("enhance")
     if enhance is None and system.command == "train":
         enhance = "{self}"
@@ -165,6 +174,24 @@ def _system(name, spec, where):
                 raise ConfigError(f"{where}: unknown placeholder {{{key}{':' + arg if arg else ''}}}"
                                   f" in {text!r}")
     return system
+
+
+def _repeats(system, spec, where):
+    """``seeds:`` and ``search:``, for ``sebench train`` systems only."""
+    if "seeds" not in spec and "search" not in spec:
+        return
+    from sebench.recipe.search import check_search, check_seeds
+    if system.command != "train":
+        raise ConfigError(f"{where}: seeds and search need a `train:` with `sebench train`")
+    if spec.get("seeds") is not None:
+        system.seeds = check_seeds(spec["seeds"], f"{where}.seeds")
+    if spec.get("search") is not None:
+        system.search = check_search(spec["search"], f"{where}.search")
+        args = str(system.train.get("args") or "")
+        for key in system.search["space"]:
+            if f"--{key}" in args.split():
+                raise ConfigError(f"{where}.search.space: {key} is also set in train.args, "
+                                  "which would override every trial's value")
 
 
 class Recipe:

@@ -233,8 +233,16 @@ def describe(system, exp_root, recipe=None, override=None):
     elif entry is not None and entry.enhance and entry.enhance != "{self}":
         about = describe_enhancer(shlex.split(_expand(entry.enhance, exp_root, system)))
     else:
-        about = describe_experiment(os.path.join(exp_root, system))
+        about = describe_experiment(_first_run(os.path.join(exp_root, system)))
     return apply_override(about, override or {})
+
+
+def _first_run(exp_dir):
+    """A repeated system's first seed's experiment (exp/<system>/seed<N>/), else exp_dir."""
+    if os.path.isfile(os.path.join(exp_dir, "config.yaml")) or not os.path.isdir(exp_dir):
+        return exp_dir
+    seeds = [d for d in os.listdir(exp_dir) if d.startswith("seed") and d[4:].isdigit()]
+    return os.path.join(exp_dir, min(seeds, key=lambda d: int(d[4:]))) if seeds else exp_dir
 
 
 def check_override(spec, where):

@@ -17,7 +17,33 @@ def _cell(summary, metric):
     entry = (summary or {}).get("metrics", {}).get(metric)
     if not entry or entry.get("mean") is None or entry.get("count", 0) == 0:
         return "–"
-    return f"{entry['mean']:.2f}" + (f" ({entry['failures']} failed)" if entry.get("failures") else "")
+    seeds = entry.get("seeds") or {}
+    spread = f" ± {seeds['std']:.2f}" if seeds.get("n", 0) > 1 else ""
+    return f"{entry['mean']:.2f}{spread}" + (f" ({entry['failures']} failed)"
+                                             if entry.get("failures") else "")
+
+
+def _mean_and_spread(summary, metric):
+    """(mean, std over seeds or 0, number of seeds) of a summary's metric, or None."""
+    entry = (summary or {}).get("metrics", {}).get(metric)
+    if not entry or entry.get("mean") is None or entry.get("count", 0) == 0:
+        return None
+    seeds = entry.get("seeds") or {}
+    return entry["mean"], (seeds.get("std") or 0.0), seeds.get("n", 1)
+
+
+def within_spread(cells, higher_better):
+    """Names whose mean is not the column's best but lies within the seed spread of it:
+    |mean - best| <= the larger of the two rows' std over seeds (rows of one seed have no
+    spread; two such rows are never "within spread")."""
+    known = {n: c for n, c in cells.items() if c is not None}
+    if not known:
+        return set()
+    pick = max if higher_better else min
+    best = pick(known, key=lambda n: known[n][0])
+    b_mean, b_std, _ = known[best]
+    return {n for n, (mean, std, _) in known.items()
+            if n != best and max(std, b_std) > 0 and abs(mean - b_mean) <= max(std, b_std)}
 
 
 def score_dir(scores, system, set_name):
@@ -32,14 +58,23 @@ def results_table(policy, scores, systems):
     """The main table's Markdown lines; raises when no system has any summary."""
     header = ["system"] + [f"{s.name}: {policy.display(m)}" for s in policy.sets for m in s.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    found = 0
+    from sebench.metrics import higher_is_better
+    found, summaries = 0, {}
+    for system in systems:
+        for s in policy.sets:
+            path = os.path.join(score_dir(scores, system, s.name), "summary.json")
+            summaries[system, s.name] = _read_json(path) if os.path.isfile(path) else None
+            found += summaries[system, s.name] is not None
+    close = {}
+    for s in policy.sets:
+        for m in s.columns:
+            cells = {n: _mean_and_spread(summaries[n, s.name], m) for n in systems}
+            close[s.name, m] = within_spread(cells, higher_is_better(m))
     for system in systems:
         row = [policy.display(system)]
         for s in policy.sets:
-            path = os.path.join(score_dir(scores, system, s.name), "summary.json")
-            summary = _read_json(path) if os.path.isfile(path) else None
-            found += summary is not None
-            row += [_cell(summary, m) for m in s.columns]
+            row += [_cell(summaries[system, s.name], m)
+                    + (" ≈" if system in close[s.name, m] else "") for m in s.columns]
         lines.append("| " + " | ".join(row) + " |")
     if not found:
         where = ", ".join(sorted(set(map(os.path.dirname, scores.values())))) \
@@ -123,7 +158,51 @@ def curves_section(curves, out):
     return (["## Learning curves", ""] + lines) if lines else []
 
 
-def write_results(policy, scores, systems, out, qp=(), curves=(), data=None):
+def seed_table(policy, dirs, systems):
+    """Per-seed means of the rows trained with several seeds."""
+    rows = []
+    for system in systems:
+        for s in policy.sets:
+            path = os.path.join(score_dir(dirs, system, s.name), "summary.json")
+            summary = _read_json(path) if os.path.isfile(path) else {}
+            for label in summary.get("seeds") or []:
+                values = [summary["metrics"].get(m, {}).get("seeds", {}).get("values", {})
+                          .get(label) for m in s.columns]
+                cells = ["–" if v is None or v != v else f"{v:.2f}" for v in values]
+                rows.append((s, [policy.display(system), label] + cells))
+    if not rows:
+        return []
+    lines = ["## Seeds", "", "Each seed's mean over utterances (the main table shows their mean "
+             "± std; the Wilcoxon tests use the per-utterance scores averaged over seeds).", ""]
+    for s in policy.sets:
+        mine = [cells for where, cells in rows if where is s]
+        if mine:
+            header = ["system", "seed"] + [policy.display(m) for m in s.columns]
+            lines += [f"### {s.name}", "", "| " + " | ".join(header) + " |",
+                      "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(c) + " |" for c in mine] + [""]
+    return lines
+
+
+def search_sections(policy, searches, out):
+    """Each searched system's trial table and chosen config (EXP/<system>/search/)."""
+    lines = []
+    base = os.path.dirname(os.path.abspath(out))
+    for spec in searches:
+        name, _, folder = spec.partition("=")
+        table = os.path.join(folder, "trials.md")
+        if not os.path.isfile(table):
+            continue
+        with open(table, encoding="utf-8") as f:
+            text = f.read().rstrip("\n")
+        rel = os.path.relpath(os.path.join(os.path.abspath(folder), "chosen.yaml"), base)
+        lines += [f"### Search: {policy.display(name)}", "", text, "",
+                  f"The chosen trial's config: [{rel}]({rel}).", ""]
+    return (["## Hyper-parameter searches (chosen on the validation set)", ""] + lines) \
+        if lines else []
+
+
+def write_results(policy, scores, systems, out, qp=(), curves=(), data=None, searches=()):
     """Write RESULTS.md; returns its text. ``scores``: a scores root or a list of them;
     ``systems``: names (looked up in the roots in turn) or ``LABEL=SCORE_DIR``."""
     from sebench.results.comparison import comparison_section, locate
@@ -140,6 +219,11 @@ def write_results(policy, scores, systems, out, qp=(), curves=(), data=None):
     if policy.note:
         lines += [policy.note, ""]
     lines += results_table(policy, dirs, systems)
+    seeded = seed_table(policy, dirs, systems)
+    if seeded:
+        lines += ["", "Rows trained with several seeds show mean ± std over the seeds; ≈ marks a "
+                  "value within the seed spread of its column's best (the larger of the two "
+                  "rows' std): not a difference."]
     lines += ["", "Means over utterances; per-utterance scores, 95 % CIs and failure reasons are in "
               f"`{'`, `'.join(roots)}/<system>/<set>/`. DNSMOS: P.808 and P.835 (calibrated) "
               "ONNX models from the speechmos wheel; PESQ-WB: ITU P.862.2 via `pesq`; SI-SDR "
@@ -150,6 +234,8 @@ def write_results(policy, scores, systems, out, qp=(), curves=(), data=None):
     from sebench.results.breakdown import breakdown_tables
     lines += breakdown_tables(policy, dirs, systems, data)
     lines += significance_table(policy, dirs, systems)
+    lines += seeded
+    lines += search_sections(policy, searches, out)
     lines += accuracy_table(policy, qp, out)
     lines += curves_section(curves, out)
     prov = provenance()

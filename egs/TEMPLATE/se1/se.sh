@@ -10,9 +10,12 @@ stage=1              # first stage to run
 stop_stage=100       # last stage (the recipe's own stages, --local_stages, are 11 and up)
 force_stage=         # redo these stages (comma list) although they are done
 nj=4                 # jobs for the sharded commands (format, simulate, label, enhance, score)
+train_jobs=1         # trials and seeds of one system trained at once (each its own runner job)
 ngpu=1               # GPUs per training job: 0 = CPU, >1 = DDP (runners map --gpu N)
 gpu_inference=false  # true: enhance on a GPU through cuda_cmd
 seed=0
+seeds=               # comma list: one experiment per seed for every trained row (overrides
+                     # recipe.yaml's seeds:); the report shows mean ± std over seeds
 fs=16000             # sample rate of the formatted data
 data=data            # data dirs (data/local: stage 1's output)
 exp=exp              # experiments, enhanced audio, scores, RESULTS.md
@@ -26,8 +29,10 @@ help_message="Usage: $0 [options]
   --stage N --stop_stage M   run stages N..M (default 1..100)
   --force_stage N[,K]        redo stage N (and K) although done
   --nj J --ngpu G --seed S --fs HZ --data DIR --exp DIR --gpu_inference true|false
+  --train_jobs N             train up to N trials/seeds of one system at once (e.g. on Slurm)
   --confdir DIR              config overlay (e.g. conf/smoke: only the differing keys)
   --systems LIST             default | all | comma list (dependencies are added)
+  --seeds LIST               every trained row once per seed (e.g. 0,1,2): mean ± std rows
 Stages (each skipped when the recipe declares nothing for it):
   1 data preparation: local/data.sh --out DATA/local (corpus roots from db.sh)
   2 format every DATA/local/<set> into DATA/<set> at --fs (sebench data format)
@@ -89,7 +94,19 @@ items_stage() {
   shift 3
   stage_items "$n" "$plan_name" "$title" || return 0
   for_items "$@"
+  wait_trainings
   end_stage "$n" "$(signature "$items")"
+}
+# trainings started in the background (--train_jobs > 1): wait for them; any failure stops
+background=()
+wait_trainings() {
+  local pid failed=0
+  for pid in "${background[@]}"; do wait "$pid" || failed=1; done
+  background=()
+  if [ "$failed" -ne 0 ]; then
+    echo "$(basename "$0"): a training started in parallel failed (its log: $exp/log/)" >&2
+    exit 1
+  fi
 }
 # the callbacks: KIND NAME OUT then the sebench arguments
 run_direct() {  # commands that run their own jobs (--nj/--cmd) or are instant
@@ -112,6 +129,7 @@ run_training() {  # a system's `before` commands (once), then its training throu
     return 0
   fi
   if [ "$kind" = before ]; then
+    wait_trainings    # e.g. a search's choice needs every trial
     say "$name: sebench $* (log $log)"
     ${train_cmd} "$log" sebench "$@"
     return
@@ -120,6 +138,14 @@ run_training() {  # a system's `before` commands (once), then its training throu
   if [ "$ngpu" -eq 0 ]; then gpu_opts=(--device cpu); fi
   if [ "$ngpu" -gt 1 ] && [ "$1" = train ]; then gpu_opts=(--ngpu "$ngpu"); fi
   say "$name: sebench $* ${gpu_opts[*]} (log $log)"
+  if [ "$train_jobs" -gt 1 ] && [[ "$name" =~ \.(seed|trial)[0-9]+$ ]]; then
+    # the trials and seeds of a system are independent: up to train_jobs at once
+    ${cuda_cmd} --gpu "$ngpu" "$log" sebench "$@" "${gpu_opts[@]}" $(force_opt "$current") &
+    background+=($!)
+    if [ "${#background[@]}" -ge "$train_jobs" ]; then wait_trainings; fi
+    return 0
+  fi
+  wait_trainings      # anything else may need what the parallel ones train
   ${cuda_cmd} --gpu "$ngpu" "$log" sebench "$@" "${gpu_opts[@]}" $(force_opt "$current")
 }
 
@@ -127,8 +153,10 @@ mkdir -p "$exp/log"
 conf=$exp/conf       # the effective configs: conf/ with the --confdir overlay merged
 sebench recipe conf --conf conf --confdir "$confdir" --out "$conf" > /dev/null
 # every stage's items (from conf/recipe.yaml and conf/eval.yaml), checked before stage 1 runs
+seed_opts=()
+if [ -n "$seeds" ]; then seed_opts=(--seeds "$seeds"); fi
 sebench recipe plan all --conf "$conf" --data "$data" --exp "$exp" --seed "$seed" \
-  --systems "$systems" --out "$exp/plan" > /dev/null
+  --systems "$systems" "${seed_opts[@]}" --out "$exp/plan" > /dev/null
 
 if begin_stage 1 local "data preparation (local/data.sh)"; then
   local/data.sh --out "$data/local" --conf "$conf" --nj "$nj" --seed "$seed" ${local_data_opts}
@@ -150,6 +178,9 @@ fi
 items_stage 3 simulate "simulate" run_direct --nj "$nj" --cmd "$train_cmd"
 items_stage 4 label "quality labels" run_direct --nj "$nj" --cmd "$train_cmd"
 items_stage 5 qp "training the quality predictors" run_training
+if selected 6 && [ -s "$exp/plan/train.tsv" ]; then   # searches and seeds multiply trainings
+  say "stage 6: $(sebench recipe cost --plan "$exp/plan/train.tsv")"
+fi
 items_stage 6 train "training the systems" run_training
 enhance_runner=(--cmd "$decode_cmd")
 if [ "$gpu_inference" = true ]; then enhance_runner=(--cmd "$cuda_cmd --gpu 1" --device cuda); fi
