@@ -138,6 +138,20 @@ def test_format_stops_on_a_write_error_instead_of_skipping(tmp_path, monkeypatch
     assert not (tmp_path / "out" / "skipped.txt").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_mount(), reason="needs root and mount namespaces (unshare -m)")
+@pytest.mark.parametrize("nj", [1, 2])
+def test_format_on_a_full_disk_says_cannot_write_in_every_mode(tmp_path, nj):
+    wavs = {f"u{i}": write_wav(tmp_path / f"u{i}.wav", tone(3.0, fs=22050, seed=i), 22050)
+            for i in range(8)}
+    write_kv(tmp_path / "src" / "wav.scp", wavs)
+    proc = run_on_small_tmpfs(tmp_path / "mnt", "300k", "data", "format", tmp_path / "src",
+                              tmp_path / "mnt" / "out", "--nj", nj)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 1, proc.stderr
+    assert last.startswith("sebench data: error: cannot write ") and "No space left" in last
+
+
 def test_enhance_stops_on_an_io_error_like_a_full_disk():
     assert OutputError("x", "Input/output error", errno.EIO).stops_batch
     assert OutputError("x", "No space left on device", errno.ENOSPC).stops_batch

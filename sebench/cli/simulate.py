@@ -115,7 +115,7 @@ def run(args, rest):
         if isinstance(e, KeyboardInterrupt):
             raise
         sharded = min(int(cfg["nj"]), sim.num) > 1
-        if isinstance(e, OutputError) or not sharded:
+        if isinstance(e, OutputError) or not sharded or "cannot write " in str(e):
             reason = str(e)
         elif full:      # a write error is never skipped, so the skip hint would mislead
             reason = f"a job failed (its log tail is above): {full}"
@@ -172,19 +172,9 @@ _Item = namedtuple("_Item", "utt speaker samples reverb clipped snr")
 
 
 def _write_problem(out):
-    """A job's ``cannot write PATH: <cause>`` (from its log), or ``cannot write OUT: <cause>``
-    when the output folder is full or read-only; None when no write failed."""
-    import glob
+    """``cannot write OUT: <cause>`` when the output folder is full or read-only, else None
+    (a job's own write error is in the error already: ``jobs.shards.run_shards``)."""
     from sebench.utils.fileio import folder_problem
-    marker = "error: cannot write "
-    for log_path in sorted(glob.glob(os.path.join(out, "split", "log", "simulate.*.log"))):
-        try:
-            with open(log_path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    if marker in line:
-                        return line[line.index(marker) + len("error: "):].strip()
-        except OSError:
-            continue
     code = folder_problem(out) if os.path.isdir(out) else None
     return None if code is None else f"cannot write {out}: {os.strerror(code)}"
 
