@@ -62,6 +62,30 @@ def test_statistics_read_scores_csv_not_a_leftover_file(pairs, capsys):
     assert rc == 1 and "no snr column" in capsys.readouterr().err
 
 
+def test_significance_table_ignores_a_leftover_metric_file(pairs, capsys):
+    import yaml
+
+    from sebench.results.policy import load_policy
+    from sebench.results.table import significance_table
+
+    root, d = pairs
+    scores = root / "scores"
+    for system, enh in (("base", "b"), ("new", "a")):
+        _score(root / enh, d.path, scores / system / "test", "sisdr,snr")   # an earlier run
+        _score(root / enh, d.path, scores / system / "test", "sisdr")       # the current one
+    capsys.readouterr()
+    (scores / "base" / "test" / "utt2snr").write_text("".join(f"u{i} {i}\n" for i in range(5)))
+    (scores / "new" / "test" / "utt2snr").write_text("".join(f"u{i} {i + 9}\n" for i in range(5)))
+    policy_file = root / "eval.yaml"
+    policy_file.write_text(yaml.safe_dump({
+        "sets": {"test": {"metrics": "sisdr,snr"}},
+        "significance": {"baseline": "base", "metrics": ["sisdr", "snr"]}}))
+    lines = significance_table(load_policy(policy_file), str(scores), ["base", "new"])
+    row = next(line for line in lines if line.startswith("| new |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] != "–" and cells[2] == "–", row     # sisdr tested, snr was not scored
+
+
 NO_ROWS_RUNNER = """#!/usr/bin/env python3
 # a run.pl stand-in that reports success while job 2's rows never appear (as when a second
 # run in the same folder removed them)
