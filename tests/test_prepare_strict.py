@@ -42,6 +42,7 @@ def daps(tmp_path_factory):
     return testing.make_daps_tree(tmp_path_factory.mktemp("c") / "daps", devices=("ipad_office1",))
 
 
+@pytest.mark.slow
 def test_daps_warns_about_device_and_clean_files_it_cannot_use(daps, tmp_path, capsys, caplog):
     root = tmp_path / "daps"
     shutil.copytree(daps, root)
