@@ -28,8 +28,9 @@ class OutputError(SebenchError):
     ``errno`` (when known) lets a batch tell a condition that fails every later write
     (no space, read-only) from one that concerns this file only."""
 
-    #: errors after which every further write into the same place fails as well
-    GLOBAL = frozenset({_errno.ENOSPC, _errno.EROFS, _errno.EDQUOT})
+    #: errors after which every further write into the same place fails as well (EIO: the
+    #: device itself failed)
+    GLOBAL = frozenset({_errno.ENOSPC, _errno.EROFS, _errno.EDQUOT, _errno.EIO})
 
     def __init__(self, path, cause, code=None):
         self.path, self.cause, self.errno = str(path), cause, code

@@ -124,6 +124,33 @@ def wav_truncation(path):
     return None
 
 
+def check_complete(path, flac_frames=None):
+    """Raise :class:`AudioError` when ``path`` holds less audio than its header declares: a
+    WAV data chunk cut short (header vs file size), or, given ``flac_frames`` (the header's
+    count), a FLAC file that decodes to fewer frames or loses sync (decoded block-wise, since
+    a FLAC header says nothing about the bytes that follow it)."""
+    cut = wav_truncation(path)
+    if cut:
+        raise AudioError(path, f"truncated: the header declares {cut[0]} bytes of audio, the "
+                               f"file holds {cut[1]}")
+    if flac_frames is None:
+        return
+    done = 0
+    try:
+        with sf.SoundFile(str(path).strip()) as f:
+            while True:
+                block = f.read(65536, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                done += len(block)
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise AudioError(path, f"truncated or corrupt: unreadable after {done} of "
+                               f"{flac_frames} samples ({e})") from None
+    if done < flac_frames:
+        raise AudioError(path, f"truncated: holds {done} of the {flac_frames} samples its "
+                               "header declares")
+
+
 def write(path, audio, fs, subtype="PCM_16", sync=True):
     """Write audio atomically. ``audio`` is ``(samples,)`` or ``(samples, channels)``.
 

@@ -169,7 +169,10 @@ def run(args, rest):
     with open(os.path.join(args.out, "RESULTS.md")) as f:
         print(f.read())
     if failed_jobs:
-        raise SebenchError(f"{job_error}; {args.out}/scores.csv has the other jobs' scores and "
+        # the runner may report no error at all (a job's rows removed by a concurrent run)
+        missing = "; ".join(f"job {j} wrote no {split}/rows.{j}.jsonl (see {args.out}/log/"
+                            f"score.{j}.log)" for j in failed_jobs)
+        raise SebenchError(f"{job_error or missing}; {args.out}/scores.csv has the other jobs' scores and "
                            f"NaN for the utterances of job(s) {', '.join(map(str, failed_jobs))}")
     if all(entry["count"] == 0 for entry in summary["metrics"].values()):
         raise SebenchError(f"every utterance failed; see {args.out}/scores.csv (error column)")

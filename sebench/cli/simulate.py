@@ -64,7 +64,8 @@ def build_parser(prog):
     p.add_argument("--on_error", choices=("fail", "skip"),
                    help="a source that cannot be used (unreadable, silent, multi-channel, "
                         "noise too short): 'fail' (default) stops and removes the partial "
-                        "output; 'skip' leaves its items out and lists them in skipped.txt")
+                        "output; 'skip' leaves its items out and lists them in skipped.txt. "
+                        "A write error (full, read-only or failing disk) stops either way")
     from sebench.jobs.shards import add_job_options
     add_job_options(p)
     add_config_options(p)
@@ -74,7 +75,7 @@ def build_parser(prog):
 def run(args, rest):
     from sebench import config as cfgmod
     from sebench.data.sources import audio_map, speaker_map
-    from sebench.errors import SebenchError
+    from sebench.errors import OutputError, SebenchError
     from sebench.jobs import sebench_argv
     from sebench.jobs.shards import generate
     from sebench.simulate.simulate import META_COLUMNS, Simulator, Sources, load_rirs
@@ -109,12 +110,18 @@ def run(args, rest):
     except (SebenchError, KeyboardInterrupt) as e:
         if args.shard:
             raise
+        full = _write_problem(out)      # examined before the partial output is removed
         _remove_partial_audio(sim)
         if isinstance(e, KeyboardInterrupt):
             raise
         sharded = min(int(cfg["nj"]), sim.num) > 1
-        reason = ("a job failed (its log tail is above; --on_error skip leaves out the items "
-                  "whose sources are unusable)" if sharded else str(e))
+        if isinstance(e, OutputError) or not sharded or "cannot write " in str(e):
+            reason = str(e)
+        elif full:      # a write error is never skipped, so the skip hint would mislead
+            reason = f"a job failed (its log tail is above): {full}"
+        else:
+            reason = ("a job failed (its log tail is above; --on_error skip leaves out the "
+                      "items whose sources are unusable)")
         raise SebenchError(f"{reason}; the partial output was removed from {out}") from None
     if rows is None:
         return 0
@@ -162,6 +169,14 @@ def _remove_partial_audio(sim):
 
 #: what the index keeps of each item (the paths follow from the utterance id)
 _Item = namedtuple("_Item", "utt speaker samples reverb clipped snr")
+
+
+def _write_problem(out):
+    """``cannot write OUT: <cause>`` when the output folder is full or read-only, else None
+    (a job's own write error is in the error already: ``jobs.shards.run_shards``)."""
+    from sebench.utils.fileio import folder_problem
+    code = folder_problem(out) if os.path.isdir(out) else None
+    return None if code is None else f"cannot write {out}: {os.strerror(code)}"
 
 
 def _write_index(sim, rows, meta_columns):

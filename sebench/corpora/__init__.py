@@ -73,6 +73,25 @@ class Output:
 
 def prepare(name, root, out, cfg, prefix="", probe=True, command=None, nj=1, cmd=None,
             shard=None, rows_out=None):
+    """See :func:`_prepare`; a failed write under ``out`` (full or read-only disk) becomes
+    ``cannot write PATH: <cause>``, never a skipped file."""
+    from sebench.utils.fileio import write_failure
+    try:
+        return _prepare(name, root, out, cfg, prefix, probe, command, nj, cmd, shard, rows_out)
+    except OSError as e:
+        target = os.path.abspath(os.fspath(e.filename)) if e.filename else None
+        failure = write_failure(target, e) if target and _inside(target, out) else None
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _inside(path, folder):
+    folder = os.path.abspath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _prepare(name, root, out, cfg, prefix, probe, command, nj, cmd, shard, rows_out):
     """Prepare one corpus into ``out``; saves the resolved config as
     ``<out>/prepare_<prefix><name>.yaml`` and returns the sets' summaries. A corpus with
     ``SHARDED`` scans over ``nj`` jobs through ``cmd`` (see :mod:`sebench.corpora.jobs`);

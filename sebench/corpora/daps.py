@@ -12,7 +12,8 @@ speakers and scripts outright.
 import os
 import re
 
-from sebench.corpora.layout import LayoutError, check_root, find_dir, list_dirs, scan_files, stem
+from sebench.corpora.layout import (LayoutError, check_root, find_dir, list_dirs, scan_files,
+                                    stem, warn_left_out)
 from sebench.corpora.splits import as_list, check_listed, draw_counts
 from sebench.corpora.writer import Utt
 from sebench.errors import ConfigError
@@ -93,21 +94,35 @@ def _segments(cfg, found, key, per, label, grouped_by):
     return {seg: sorted(ids) for seg, ids in chosen.items()}
 
 
+def _check_device_folder(root, device_room):
+    """Warn about the files of a device folder that no utterance can use (another name
+    pattern, FLAC, sub-folders' files): they would otherwise vanish without a word."""
+    pattern = re.compile(rf"^[fm]\d+_script\d+_{re.escape(device_room)}\.wav$")
+    folder = os.path.join(root, device_room)
+    odd = [rel for rel, _ in scan_files(folder, ("",)) if not pattern.match(rel)]
+    warn_left_out("daps", folder, odd, f"are not <speaker>_<script>_{device_room}.wav; left out")
+
+
 def prepare(root, cfg, output):
     root = check_root("daps", root, TREE)
     clean_dir = find_dir(root, "clean")
     if clean_dir is None:
         raise LayoutError("daps", root, "no clean/ folder", TREE)
-    clean = {}
-    for rel, path in scan_files(clean_dir, (".wav",), recursive=False):
-        m = _CLEAN.match(stem(rel))
+    clean, odd = {}, []
+    for rel, path in scan_files(clean_dir, ("",), recursive=False):   # every file: none silently
+        m = _CLEAN.match(stem(rel)) if rel.lower().endswith(".wav") else None
         if m:
             clean[(m.group(1), m.group(2))] = path
+        else:
+            odd.append(rel)
+    warn_left_out("daps", clean_dir, odd, "are not <speaker>_<script>_clean.wav; left out")
     if not clean:
         raise LayoutError("daps", root, "no <speaker>_<script>_clean.wav files in clean/", TREE)
     device_re = re.compile(cfg["devices"]) if cfg["devices"] else None
     devices = [d for d in list_dirs(root) if d not in NOT_DEVICES and "_" in d
                and (device_re is None or device_re.search(d))]
+    for device_room in devices:
+        _check_device_folder(root, device_room)
     speakers = sorted({spk for spk, _ in clean})
     scripts = sorted({script for _, script in clean})
     spk_seg = _segments(cfg, speakers, "speakers", "speakers_per_gender", "speakers",

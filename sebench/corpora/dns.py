@@ -17,7 +17,7 @@ import os
 import re
 
 from sebench.corpora.layout import (LayoutError, check_root, find_dir, list_dirs, make_key,
-                                    scan_files, stem)
+                                    scan_files, stem, warn_left_out)
 from sebench.corpora.splits import draw_fraction
 from sebench.corpora.writer import SetSummary, Utt
 from sebench.data.datadir import write_kv
@@ -128,17 +128,32 @@ def _sources(folder, spk_regex=None):
     return utts
 
 
-def _clean_sets(folder, cfg):
+def _clean_sets(folder, cfg, root):
     utts = _sources(folder, cfg["spk_regex"])
-    valid_spk = draw_fraction({u.spk or u.key for u in utts}, cfg["valid_fraction"],
-                              cfg["seed"], "dns-clean-valid")
+    if not utts:
+        raise LayoutError("dns", root, f"{folder} holds no .wav/.flac files", TREE)
+    # a file without a speaker in its name would be a speaker of its own, and its real
+    # speaker's other files could land on the other side of a speaker-disjoint split
+    no_spk = [u for u in utts if u.spk is None]
+    spk_regex = f"spk_regex {cfg['spk_regex']!r}" if cfg["spk_regex"] else "no spk_regex"
+    if len(no_spk) == len(utts) and cfg["valid_fraction"]:
+        raise SebenchError(f"{folder}: none of its {len(utts)} clean file(s) names a speaker "
+                           f"({spk_regex} matches none, e.g. {no_spk[0].key}), so clean_valid "
+                           "cannot be speaker-disjoint; set spk_regex, or valid_fraction 0")
+    warn_left_out("dns", folder, [u.key for u in no_spk],
+                  f"name no speaker ({spk_regex} matches none): each is its own speaker in "
+                  "utt2spk and goes to clean_train, never clean_valid")
+    valid_spk = draw_fraction({u.spk for u in utts if u.spk is not None},
+                              cfg["valid_fraction"], cfg["seed"], "dns-clean-valid")
     return {"clean": utts,
-            "clean_train": [u for u in utts if (u.spk or u.key) not in valid_spk],
-            "clean_valid": [u for u in utts if (u.spk or u.key) in valid_spk]}
+            "clean_train": [u for u in utts if u.spk not in valid_spk],
+            "clean_valid": [u for u in utts if u.spk is not None and u.spk in valid_spk]}
 
 
-def _noise_sets(folder, cfg):
+def _noise_sets(folder, cfg, root):
     utts = _sources(folder)
+    if not utts:
+        raise LayoutError("dns", root, f"{folder} holds no .wav/.flac files", TREE)
     valid = draw_fraction({u.key for u in utts}, cfg["valid_fraction"], cfg["seed"],
                           "dns-noise-valid")
     return {"noise": utts,
@@ -337,9 +352,9 @@ def prepare(root, cfg, output):
     log.info("dns: found %s", ", ".join(p for p, d in dirs.items() if d) or "nothing")
     sets = {}
     if dirs["clean"]:
-        sets.update(_clean_sets(dirs["clean"], cfg))
+        sets.update(_clean_sets(dirs["clean"], cfg, root))
     if dirs["noise"]:
-        sets.update(_noise_sets(dirs["noise"], cfg))
+        sets.update(_noise_sets(dirs["noise"], cfg, root))
     if dirs["test_set"]:
         sets.update(_synthetic_sets(dirs["test_set"]))
         real = find_dir(dirs["test_set"], "real_recordings")

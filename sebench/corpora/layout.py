@@ -9,6 +9,9 @@ import os
 import re
 
 from sebench.errors import SebenchError
+from sebench.utils.log import get_logger
+
+log = get_logger("corpora")
 
 
 class LayoutError(SebenchError):
@@ -106,3 +109,13 @@ def make_key(*parts):
     """A data-dir key from path parts: ``/`` -> ``-``, whitespace -> ``_``."""
     text = "-".join(p for p in parts if p)
     return re.sub(r"\s+", "_", text.replace("/", "-"))
+
+
+def warn_left_out(corpus, folder, names, what="match no file name of the layout; left out"):
+    """One warning naming the folder, how many of its files are affected and how (``what``,
+    e.g. why they were left out), and the first of them; nothing when ``names`` is empty.
+    Returns the count."""
+    if names:
+        log.warning("%s: %d file(s) in %s %s, e.g. %s", corpus, len(names), folder, what,
+                    names[0])
+    return len(names)

@@ -11,7 +11,8 @@ also writes the durations.
 import os
 
 from sebench.corpora.jobs import scan
-from sebench.corpora.layout import LayoutError, check_root, find_dir, list_dirs, scan_files, stem
+from sebench.corpora.layout import (LayoutError, check_root, find_dir, list_dirs, scan_files,
+                                    stem, warn_left_out)
 from sebench.corpora.splits import as_list, check_listed
 from sebench.errors import ConfigError
 from sebench.utils.log import get_logger
@@ -66,23 +67,26 @@ def _speaker_folders(aac_dirs):
     items, odd = [], []
     for split, aac_dir in aac_dirs.items():
         items += [(split, spk) for spk in list_dirs(aac_dir)]
-        odd += [f"{split}/{rel}" for rel, _ in scan_files(aac_dir, AUDIO, recursive=False)]
+        odd += [f"{split}/{rel}" for rel, _ in scan_files(aac_dir, ("",), recursive=False)]
     return items, odd
 
 
 def _scan_speaker(aac_dirs, split, spk):
     """One speaker's clips as a row: ``{split, spk, clips: [[rel, path], ...]}``."""
     folder = os.path.join(aac_dirs[split], spk)
+    files = list(scan_files(folder, ("",)))     # every file, so that none vanishes unreported
     return {"split": split, "spk": spk,
-            "clips": [[rel, path] for rel, path in scan_files(folder, AUDIO)]}
+            "clips": [[rel, path] for rel, path in files if rel.lower().endswith(AUDIO)],
+            "other": [rel for rel, _ in files if not rel.lower().endswith(AUDIO)]}
 
 
-def _write(rows, route, output, odd):
+def _write(rows, route, output, odd, folders):
     """The scanned rows (speakers in sorted order) into the sets ``route(split, spk)`` names."""
     writers = {}
     try:
         for row in rows:
             spk = row["spk"]
+            odd += [f"{row['split']}/{spk}/{rel}" for rel in row.get("other", [])]
             for rel, path in row["clips"]:
                 parts = rel.split("/")
                 if len(parts) != 2:
@@ -97,9 +101,7 @@ def _write(rows, route, output, odd):
         for writer in writers.values():
             writer.abort()
         raise
-    if odd:
-        log.warning("vox2: %d file(s) not at <speaker>/<video>/<clip> left out, e.g. %s",
-                    len(odd), odd[0])
+    warn_left_out("vox2", folders, odd, "are not <speaker>/<video>/<clip>.m4a (or .wav); left out")
     order = ("train", "valid", "test", "official_test")
     return [writers[name].close() for name in sorted(writers, key=order.index)]
 
@@ -109,14 +111,15 @@ def prepare(root, cfg, output, jobs=None):
     :class:`sebench.corpora.jobs.ShardJobs`; a shard job writes its speakers' rows instead)."""
     root = check_root("vox2", root, TREE)
     dev, test = _aac_dir(root, "dev"), _aac_dir(root, "test")
-    if dev is None and test is None:
-        raise LayoutError("vox2", root, "no dev/aac/ or test/aac/ folder", TREE)
+    if dev is None:     # train, valid and test all come from dev/: without it, no split
+        raise LayoutError("vox2", root, "no dev/aac/ folder" + (
+            " (test/aac/ alone gives no train, valid or test set)" if test else ""), TREE)
     valid_spk, test_spk = set(as_list(cfg["valid_speakers"])), set(as_list(cfg["test_speakers"]))
     if valid_spk & test_spk:
         raise ConfigError(f"valid_speakers and test_speakers share "
                           f"{', '.join(sorted(valid_spk & test_spk))}")
     aac_dirs = {split: folder for split, folder in (("dev", dev), ("test", test)) if folder}
-    if dev is not None and not (jobs and jobs.shard):
+    if not (jobs and jobs.shard):
         if not (valid_spk and test_spk):
             log.warning("vox2: no valid_speakers/test_speakers configured; everything goes to "
                         "train (the paper's split is in conf/corpora/vox2.yaml)")
@@ -131,7 +134,7 @@ def prepare(root, cfg, output, jobs=None):
         if split == "test":
             return "official_test"
         return "valid" if spk in valid_spk else "test" if spk in test_spk else "train"
-    summaries = _write(rows, route, output, odd) if items else []
+    summaries = _write(rows, route, output, odd, ", ".join(aac_dirs.values())) if items else []
     if not summaries:
         raise LayoutError("vox2", root, "no <speaker>/<video>/<clip>.m4a files found", TREE)
     return summaries

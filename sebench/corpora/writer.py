@@ -45,7 +45,8 @@ class SetSummary:
     def line(self):
         speakers = f", {self.speakers} speakers" if self.unit == "utterances" else ""
         hours = f", {self.seconds / 3600:.3f} h" if self.seconds is not None else ""
-        skipped = f", {self.skipped} unreadable file(s) left out" if self.skipped else ""
+        skipped = (f", {self.skipped} unreadable or truncated file(s) left out" if self.skipped
+                   else "")
         return f"{self.path}: {self.utterances} {self.unit}{speakers}{hours}{skipped}"
 
 
@@ -162,9 +163,10 @@ class SetWriter:
 
     def _header(self, path):
         if path not in self.header_cache:
-            from sebench.audio.io import audio_info
+            from sebench.audio.io import audio_info, check_complete
             try:
                 fs, frames, _ = audio_info(path)
+                check_complete(path)    # a cut WAV's header would list audio it does not hold
                 self.header_cache[path] = (fs, frames)
             except AudioError as e:
                 self.header_cache[path] = str(e)
@@ -180,7 +182,7 @@ class SetWriter:
 
     def _close(self):
         if self.skipped:
-            log.warning("%s: %d file(s) with unreadable headers left out, e.g. %s",
+            log.warning("%s: %d unreadable or truncated file(s) left out, e.g. %s",
                         self.name, len(self.skipped), self.skipped[0])
         if not self.count:
             raise SebenchError(f"set {self.name}: no utterances found")

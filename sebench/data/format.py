@@ -14,8 +14,11 @@ Keys, ``utt2spk`` and every other ``utt2*``/``spk2*`` file carry over (restricte
 utterances that formatted), other files are copied as they are, and ``utt2num_samples``,
 ``utt2dur`` and ``utt2fs`` are written for ``wav.scp``. With ``derive_noise``, ``noise.scp``
 is written as wav - clean (float WAV), e.g. for BSS-eval SIR on a corpus that ships only
-noisy/clean pairs. A rerun keeps finished outputs; an utterance that fails is listed in
-``DST/skipped.txt`` and left out, and only a run where every utterance fails is an error.
+noisy/clean pairs. A rerun keeps finished outputs; an utterance whose audio is unusable
+(unreadable, truncated: a WAV shorter than its header, a FLAC kept as it is that does not
+decode to its end) is listed in ``DST/skipped.txt`` and left out with a warning, and a run
+where every utterance fails is an error. A write error (full, read-only or failing disk)
+stops the run: it says nothing about the source.
 """
 import os
 import shutil
@@ -23,10 +26,10 @@ import shutil
 import numpy as np
 
 from sebench.audio import decode
-from sebench.audio.io import audio_info, read, write
+from sebench.audio.io import audio_info, check_complete, read, write
 from sebench.audio.resample import resample
 from sebench.data.datadir import AUDIO_SCPS, DataDir, SCP_FIELDS_REV
-from sebench.errors import AudioError, ConfigError, SebenchError
+from sebench.errors import AudioError, ConfigError, OutputError, SebenchError
 from sebench.utils.log import get_logger
 
 log = get_logger("sebench.format")
@@ -92,6 +95,8 @@ class Formatter:
         except (sf.LibsndfileError, RuntimeError, TypeError, OSError):
             return None
         if info.format in KEPT_FORMATS and info.samplerate == self.fs and info.channels == 1:
+            # a file kept as it is is never decoded here: a cut FLAC would fail only in training
+            check_complete(path, info.frames if info.format == "FLAC" else None)
             return info.frames
         return None
 
@@ -119,6 +124,7 @@ class Formatter:
         done = self._existing(field, key)
         if done:
             return done, audio_info(done)[1], "existing"
+        check_complete(path)    # a cut WAV would otherwise convert silently shorter
         frames = self._usable_as_is(path)
         if frames is not None:
             return path, frames, "kept"
@@ -153,6 +159,8 @@ class Formatter:
             if self.derive_noise and "clean" in row["paths"]:
                 row["paths"][NOISE_FIELD], row["how"][NOISE_FIELD] = self._derive_noise(
                     key, row["paths"]["wav"], row["paths"]["clean"])
+        except OutputError:
+            raise   # a full or read-only disk stops the run; only unusable sources are skipped
         except SebenchError as e:
             row["error"] = str(e)
         return row
@@ -222,10 +230,11 @@ def format_data_dir(src, dst, cfg, args, command_line=None):
     cfgmod.save_config(cfg, formatter.dst.path / "format.yaml", command=command_line)
     files = ", ".join(f"{n} {how}" for how, n in sorted(counts.items())
                       if how not in ("utterances", "failed"))
-    log.info("%s: %d utterance(s) at %d Hz (files: %s)%s", formatter.dst.path,
-             counts["utterances"], formatter.fs, files,
-             f"; {counts['failed']} failed, see {formatter.dst.path}/skipped.txt"
-             if counts["failed"] else "")
+    log.info("%s: %d utterance(s) at %d Hz (files: %s)", formatter.dst.path,
+             counts["utterances"], formatter.fs, files)
+    if counts["failed"]:
+        log.warning("%d failed of %d utterance(s) and were left out (reasons in %s/skipped.txt)",
+                    counts["failed"], counts["failed"] + counts["utterances"], formatter.dst.path)
     if counts.get("float"):
         log.warning("%d file(s) exceeded full scale after resampling and were written as "
                     "float WAV", counts["float"])

@@ -3,7 +3,8 @@
 Without ``--no-audio`` every listed file's header is opened: unreadable, empty, truncated
 (a WAV whose data is shorter than its header says), multi-channel (commands read mono unless
 told which channel), a rate other than ``--fs`` (or, without it, a rate most files do not
-have) and lengths that disagree with ``utt2num_samples``/``utt2fs`` are problems.
+have), lengths that disagree with ``utt2num_samples``/``utt2fs`` and ``wav.scp``/``clean.scp``
+pairs of different lengths are problems.
 ``--samples`` also reads every sample once (cached, see :mod:`sebench.data.scan`):
 NaN/inf samples and data that cannot be decoded to its end are problems, digital silence a
 warning.
@@ -140,9 +141,9 @@ def _check_audio(maps, keys, report, fs=None, samples=False):
                                "from any working directory)")
     scanned = scan_paths([maps[n][k] for n in scps for k in keys if k in maps[n]],
                          desc="validate samples") if samples else {}
-    bad_files, silent, wav_rates = 0, [], {}
+    bad_files, silent, wav_rates, unequal = 0, [], {}, []
     for key in progress(sorted(keys), desc="validate", unit="utt", leave=False):
-        rates = {}
+        rates, frames = {}, {}
         for name in scps:
             if key not in maps[name]:
                 continue
@@ -157,7 +158,7 @@ def _check_audio(maps, keys, report, fs=None, samples=False):
                 continue
             if samples and is_silent(facts):
                 silent.append(key)
-            rates[name] = facts["fs"]
+            rates[name], frames[name] = facts["fs"], facts["frames"]
             if name == "wav.scp":
                 wav_rates[key] = facts["fs"]
                 _compare(maps, "utt2num_samples", key, facts["frames"], report)
@@ -165,8 +166,15 @@ def _check_audio(maps, keys, report, fs=None, samples=False):
         if len(set(rates.values())) > 1:
             report.problems.append(f"{key}: sample rates disagree across scp files: "
                                    + ", ".join(f"{n}={r}" for n, r in rates.items()))
+        elif "clean.scp" in frames and "wav.scp" in frames \
+                and frames["clean.scp"] != frames["wav.scp"]:
+            unequal.append(f"{key} (wav.scp {frames['wav.scp']}, clean.scp "
+                           f"{frames['clean.scp']} samples)")
     if bad_files > 50:
         report.problems.append(f"... and {bad_files - 50} more audio entries with problems")
+    if unequal:     # a pair must line up sample for sample (losses, intrusive metrics)
+        report.problems.append(f"{len(unequal)} wav.scp/clean.scp pair(s) differ in length, "
+                               f"e.g. {unequal[0]}")
     counts = Counter(wav_rates.values())
     if fs is None and len(counts) > 1:     # without --fs, the rate most files have is the norm
         usual = counts.most_common(1)[0][0]

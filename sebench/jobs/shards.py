@@ -79,9 +79,32 @@ def run_shards(cmd, num_jobs, workdir, command, log_name, stream=False):
     os.makedirs(workdir, exist_ok=True)
     rows_pattern = os.path.join(workdir, "rows.JOB.jsonl")
     command = list(command) + ["--shard", f"JOB/{num_jobs}", "--rows-out", rows_pattern]
-    run_jobs(cmd, num_jobs, os.path.join(workdir, "log", f"{log_name}.JOB.log"), command)
+    log_pattern = os.path.join(workdir, "log", f"{log_name}.JOB.log")
+    try:
+        run_jobs(cmd, num_jobs, log_pattern, command)
+    except SebenchError as e:
+        write_error = logged_write_error(log_pattern, num_jobs)
+        if write_error:    # a full or read-only disk: say so, not just "a job failed"
+            raise SebenchError(f"{write_error} (in a job; {e})") from None
+        raise
     rows = RowFiles(rows_pattern.replace("JOB", str(job)) for job in range(1, num_jobs + 1))
     return rows if stream else list(rows)
+
+
+def logged_write_error(log_pattern, num_jobs):
+    """The first ``cannot write PATH: <cause>`` a job logged (``JOB`` in ``log_pattern``
+    stands for 1..num_jobs), or None."""
+    marker = "error: cannot write "
+    for job in range(1, num_jobs + 1):
+        try:
+            with open(log_pattern.replace("JOB", str(job)), encoding="utf-8",
+                      errors="replace") as f:
+                for line in f:
+                    if marker in line:
+                        return line[line.index(marker) + len("error: "):].strip()
+        except OSError:
+            continue
+    return None
 
 
 def add_job_options(parser):

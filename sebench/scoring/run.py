@@ -228,6 +228,7 @@ def write_outputs(out, rows, columns, info):
     for col in columns:
         write_kv(os.path.join(out, f"utt2{col}"),
                  {r["key"]: _csv(r["enh"].get(col)) for r in rows})
+    _remove_stale_columns(out, columns)
     summary = summarize(rows, columns)
     summary.update(info)
     atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2) + "\n")
@@ -236,6 +237,20 @@ def write_outputs(out, rows, columns, info):
         atomic_write_text(os.path.join(out, "rows.jsonl"), "".join(json.dumps(r) + "\n"
                                                                   for r in rows))
     return summary
+
+
+def _remove_stale_columns(out, columns):
+    """Remove the ``utt2<metric>`` files of an earlier score into ``out`` that this one did
+    not write: statistics over them would describe audio this run never scored. Only metric
+    and predictor columns go; other ``utt2*`` files (e.g. a data dir's) are not ours."""
+    from sebench.metrics import METRIC_UNIT, UNITS
+    ours = set(METRIC_UNIT) | {c for u in UNITS.values() for c in u.columns}
+    for name in os.listdir(out):
+        column = name[4:]
+        if (name.startswith("utt2") and column not in columns
+                and (column in ours or column.startswith("qp_"))
+                and os.path.isfile(os.path.join(out, name))):
+            os.remove(os.path.join(out, name))
 
 
 def _csv(value):

@@ -9,14 +9,41 @@ from sebench.errors import SebenchError
 
 
 def _paired(pred_file, true_file):
-    pred, true = read_kv(pred_file), read_kv(true_file)
+    return _pair_values(read_kv(pred_file), read_kv(true_file), f"{pred_file} and {true_file}")
+
+
+def _pair_values(pred, true, what):
     keys = sorted(set(pred) & set(true))
     pairs = [(float(pred[k]), float(true[k])) for k in keys]
     pairs = [(p, t) for p, t in pairs if math.isfinite(p) and math.isfinite(t)]
     if len(pairs) < 3:
-        raise SebenchError(f"{pred_file} and {true_file} share {len(pairs)} finite key(s); need 3")
+        raise SebenchError(f"{what} share {len(pairs)} finite key(s); need 3")
     p, t = map(np.asarray, zip(*pairs))
     return p, t
+
+
+def score_column(score_dir, metric):
+    """``{key: value}`` of ``metric`` from ``score_dir/scores.csv``: the table the last
+    ``sebench score`` wrote, never an ``utt2<metric>`` file an earlier run may have left. A
+    folder without scores.csv (labels, hand-made files) is read from ``utt2<metric>``."""
+    import csv
+    path = os.path.join(score_dir, "scores.csv")
+    if not os.path.isfile(path):
+        kv_path = os.path.join(score_dir, f"utt2{metric}")
+        if not os.path.isfile(kv_path):
+            raise SebenchError(f"{score_dir}: neither scores.csv nor utt2{metric}")
+        return read_kv(kv_path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if metric not in (reader.fieldnames or []):
+                scored = [c for c in reader.fieldnames or [] if c not in ("key", "error",
+                                                                          "warning")]
+                raise SebenchError(f"{path}: no {metric} column (scored: "
+                                   f"{', '.join(scored) or 'nothing'})")
+            return {row["key"]: row[metric] for row in reader}
+    except FileNotFoundError:    # removed since the check above
+        raise SebenchError(f"{path}: missing (not a `sebench score` output)") from None
 
 
 def accuracy(pred_file, true_file, plot=None, label="score"):
@@ -46,15 +73,14 @@ def accuracy(pred_file, true_file, plot=None, label="score"):
 
 
 def wilcoxon_table(dir_a, dir_b, metrics):
-    """Wilcoxon signed-rank p-values between two systems' per-utterance scores (score dirs)."""
+    """Wilcoxon signed-rank p-values between two systems' per-utterance scores (score dirs,
+    read from their ``scores.csv``)."""
     from scipy.stats import wilcoxon
 
     rows = []
     for m in metrics:
-        fa, fb = os.path.join(dir_a, f"utt2{m}"), os.path.join(dir_b, f"utt2{m}")
-        if not (os.path.isfile(fa) and os.path.isfile(fb)):
-            raise SebenchError(f"utt2{m} missing in {dir_a} or {dir_b}")
-        a, b = _paired(fa, fb)
+        a, b = _pair_values(score_column(dir_a, m), score_column(dir_b, m),
+                            f"{dir_a} and {dir_b} ({m})")
         diff = a - b
         p = float(wilcoxon(a, b).pvalue) if np.any(diff != 0) else 1.0
         rows.append({"metric": m, "n": int(a.size), "mean_a": float(a.mean()),

@@ -12,7 +12,7 @@ import numpy as np
 from sebench.audio.io import audio_info, read, write
 from sebench.audio.levels import peak_db, rms_db
 from sebench.audio.resample import resample
-from sebench.errors import AudioError, ConfigError, SebenchError
+from sebench.errors import AudioError, ConfigError, OutputError, SebenchError
 from sebench.simulate.degrade import DEFAULTS as DEGRADE_DEFAULTS
 from sebench.simulate.degrade import degrade
 from sebench.simulate.mix import draw_noise_offset, fit_noise, mix
@@ -35,7 +35,8 @@ DEFAULTS = {
     "noise_exclude": None,        # regex on noise keys: never these (keep types out of a set)
     "channel": None,              # multi-channel sources: None refuses, an index or 'mean'
     "subtype": "PCM_16",          # PCM_16 or FLOAT (exact wav = clean_rev + noise on disk)
-    "on_error": "fail",           # fail | skip (skipped items listed in skipped.txt)
+    "on_error": "fail",           # fail | skip unusable sources (listed in skipped.txt);
+                                  # write errors stop either way
     "unpaired": False,            # real-like set: channel effects, only wav.scp written
     "degrade": DEGRADE_DEFAULTS,
     "utt_prefix": "",
@@ -117,6 +118,8 @@ class Simulator:
     def make(self, index):
         try:
             return self._make(index)
+        except OutputError:
+            raise   # a full or read-only disk is no unusable source: never skipped
         except (SebenchError, OSError) as e:
             if self.cfg["on_error"] == "skip":
                 return {"index": index, "skipped": str(e)}
