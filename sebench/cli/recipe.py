@@ -5,7 +5,9 @@ EXAMPLE = """\
 sebench recipe conf --confdir conf/smoke --out exp/conf    # effective configs: conf/ + overlay
 sebench recipe show --conf exp/conf                        # systems, stages, dependencies
 sebench recipe plan train --conf exp/conf --data data --exp exp --systems semi
-sebench recipe plan all --conf exp/conf --out exp/plan     # what se.sh runs: every stage"""
+sebench recipe plan all --conf exp/conf --out exp/plan     # what se.sh runs: every stage
+sebench recipe check-data --conf exp/conf --data data       # stage 1 made every needed set?
+sebench recipe format-opts --conf exp/conf test real_test  # stage 2's options per set"""
 
 
 def build_parser(prog):
@@ -14,18 +16,28 @@ def build_parser(prog):
                           "with the --confdir overlay's keys merged over it); `plan` prints a "
                           "stage's items from conf/recipe.yaml and conf/eval.yaml, one per line "
                           "as KIND<TAB>NAME<TAB>OUT<TAB>sebench-arguments; `show` lists the "
-                          "systems with their training stage and dependencies.", EXAMPLE)
+                          "systems with their training stage and dependencies; `check-data` "
+                          "stops with one line per set the selected systems or eval.yaml "
+                          "need that stage 1 did not make; `format-opts` prints the `sebench "
+                          "data format` options recipe.yaml's format: gives a set.", EXAMPLE)
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     c = sub.add_parser("conf", help="write the effective config dir")
     c.add_argument("--conf", default="conf", help="the recipe's config dir")
     c.add_argument("--confdir", default="", help="overlay dir with only the differing keys")
     c.add_argument("--out", required=True, help="where to write the effective configs")
+    c.add_argument("--leave-out", default="", metavar="SETS",
+                   help="comma list of eval.yaml test sets to drop (a corpus part you lack)")
+    f = sub.add_parser("format-opts", help="stage 2's `data format` options per set: "
+                                           "SET<TAB>options, one line each")
+    f.add_argument("sets", nargs="+", metavar="SET", help="set names (DATA/local/<set>)")
+    f.add_argument("--conf", default="conf", help="effective config dir (recipe.yaml)")
     from sebench.recipe.plan import STAGES
     pl = sub.add_parser("plan", help="a stage's items, one sebench command per line")
     pl.add_argument("stage", choices=STAGES + ("all",))
     pl.add_argument("--out", help="with `all`: write OUT/<stage>.tsv for every stage instead")
     s = sub.add_parser("show", help="the systems, their stage and dependencies")
-    for q in (pl, s):
+    d = sub.add_parser("check-data", help="stop when a set the recipe needs is missing")
+    for q in (pl, s, d):
         q.add_argument("--conf", default="conf", help="effective config dir (recipe.yaml, eval.yaml)")
         q.add_argument("--data", default="data")
         q.add_argument("--exp", default="exp")
@@ -41,8 +53,18 @@ def run(args, rest):
     no_extra_args(rest)
     if args.action == "conf":
         from sebench.recipe.overlay import materialize
-        materialize(args.conf, args.confdir or None, args.out)
+        leave_out = [s for s in args.leave_out.split(",") if s]
+        materialize(args.conf, args.confdir or None, args.out, leave_out)
         print(args.out)
+        return 0
+    if args.action == "format-opts":
+        import os
+        import shlex
+        from sebench.recipe.systems import Recipe
+        path = os.path.join(args.conf, "recipe.yaml")
+        recipe = Recipe.load(path) if os.path.isfile(path) else Recipe({})
+        for name in args.sets:
+            print(f"{name}\t" + " ".join(map(shlex.quote, recipe.format_words(name))))
         return 0
     from sebench.recipe.plan import Context, plan
     ctx = Context(args.conf, args.data, args.exp, args.seed)
@@ -56,6 +78,10 @@ def run(args, rest):
             return 0
         for item in plan(ctx, args.stage, args.systems):
             print(item.line())
+        return 0
+    if args.action == "check-data":
+        from sebench.recipe.datacheck import check_sets
+        check_sets(ctx, args.systems)
         return 0
     recipe = ctx.recipe
     selected = recipe.select(args.systems)          # an error before any output
