@@ -54,7 +54,17 @@ def test_vox2s_default_supervised_model_is_a_vbd_system_on_paper_000s_split():
         assert f"--method_options.qp {{exp:{qp}}}" in vox2[name]["train"]["args"]
         iub = name.replace("deepdream", "deepdream_iub")
         assert f"--method_options.qp {{env:IUB_PACKED}}/{qp}.zip" in vox2[iub]["train"]["args"]
-    assert vox2["semi+robust_q"]["enhance"] == "--robust-q {exp:qp_robust} --after {env:VBD_SUPERVISED}"
+    assert vox2["semi+robust_q"]["enhance"] == \
+        "--robust-q {exp:qp_robust} --after {env:VBD_SUPERVISED}"
+    assert vox2["supervised"]["enhance"] == "{env:VBD_SUPERVISED}"
+    # the paper's names: Tables 3-7 in order, the DNS3 blind set is Table 4, Table 2 predictors
+    policy = load(VOX2 / "conf" / "eval.yaml")
+    assert list(policy["sets"]) == ["test", "dns3_blind", "dns_blind_real", "dns_blind_noreverb",
+                                    "dns_blind_reverb"]
+    note = " ".join(policy["note"].split())
+    assert "track 1 real recordings (Table 4" in note and "(track 1, not in the paper)" not in note
+    assert "The predictor table is Table 2's" in note
+    assert policy["names"]["supervised"].startswith("Supervised")
 
 
 @pytest.mark.slow
