@@ -88,7 +88,7 @@ def test_vox2_recipe_smoke(tmp_path):
     done = run_recipe(VOX2, tmp_path, "--systems", "noisy,deepdream", VOX2=str(vox2), DNS=str(dns),
                       VBD_SUPERVISED=str(tmp_path / "no_vbd"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "system 'semi' needs egs/vbd/se1's" in done.stderr     # said up front
+    assert "'semi' and 'semi+robust_q' need egs/vbd/se1's" in done.stderr   # said up front
     exp, data = tmp_path / "exp", tmp_path / "data"
     # the paper's speaker split; .m4a decoded by the format stage (PyAV)
     spk = {name: set(DataDir(data / name).utt2spk().values()) for name in ("train", "valid", "test")}

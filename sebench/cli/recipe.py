@@ -9,7 +9,9 @@ sebench recipe show --conf exp/conf                        # systems, stages, de
 sebench recipe plan train --conf exp/conf --data data --exp exp --systems semi
 sebench recipe plan all --conf exp/conf --out exp/plan     # what se.sh runs: every stage
 sebench recipe cost --plan exp/plan/train.tsv               # trainings to run, hours if known
-sebench recipe choose adv_irm --conf exp/conf --exp exp    # a finished search's choice"""
+sebench recipe choose adv_irm --conf exp/conf --exp exp    # a finished search's choice
+sebench recipe check-data --conf exp/conf --data data       # stage 1 made every needed set?
+sebench recipe format-opts --conf exp/conf test real_test  # stage 2's options per set"""
 
 
 def build_parser(prog):
@@ -18,12 +20,21 @@ def build_parser(prog):
                           "with the --confdir overlay's keys merged over it); `plan` prints a "
                           "stage's items from conf/recipe.yaml and conf/eval.yaml, one per line "
                           "as KIND<TAB>NAME<TAB>OUT<TAB>sebench-arguments; `show` lists the "
-                          "systems with their training stage and dependencies.", EXAMPLE)
+                          "systems with their training stage and dependencies; `check-data` "
+                          "stops with one line per set the selected systems or eval.yaml "
+                          "need that stage 1 did not make; `format-opts` prints the `sebench "
+                          "data format` options recipe.yaml's format: gives a set.", EXAMPLE)
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     c = sub.add_parser("conf", help="write the effective config dir")
     c.add_argument("--conf", default="conf", help="the recipe's config dir")
     c.add_argument("--confdir", default="", help="overlay dir with only the differing keys")
     c.add_argument("--out", required=True, help="where to write the effective configs")
+    c.add_argument("--leave-out", default="", metavar="SETS",
+                   help="comma list of eval.yaml test sets to drop (a corpus part you lack)")
+    f = sub.add_parser("format-opts", help="stage 2's `data format` options per set: "
+                                           "SET<TAB>options, one line each")
+    f.add_argument("sets", nargs="+", metavar="SET", help="set names (DATA/local/<set>)")
+    f.add_argument("--conf", default="conf", help="effective config dir (recipe.yaml)")
     from sebench.recipe.plan import STAGES
     pl = sub.add_parser("plan", help="a stage's items, one sebench command per line")
     pl.add_argument("stage", choices=STAGES + ("all",))
@@ -36,7 +47,8 @@ def build_parser(prog):
     co = sub.add_parser("cost", help="how many trainings a plan implies, and the hours where "
                                      "earlier runs of the same systems tell")
     co.add_argument("--plan", required=True, help="a training plan (EXP/plan/train.tsv)")
-    for q in (pl, s, ch):
+    d = sub.add_parser("check-data", help="stop when a set the recipe needs is missing")
+    for q in (pl, s, ch, d):
         q.add_argument("--conf", default="conf", help="effective config dir (recipe.yaml, eval.yaml)")
         q.add_argument("--data", default="data")
         q.add_argument("--exp", default="exp")
@@ -54,12 +66,21 @@ def run(args, rest):
     no_extra_args(rest)
     if args.action == "conf":
         from sebench.recipe.overlay import materialize
-        materialize(args.conf, args.confdir or None, args.out)
+        leave_out = [s for s in args.leave_out.split(",") if s]
+        materialize(args.conf, args.confdir or None, args.out, leave_out)
         print(args.out)
         return 0
     if args.action == "cost":
         from sebench.recipe.cost import training_cost
         print(training_cost(args.plan))
+        return 0
+    if args.action == "format-opts":
+        import shlex
+        from sebench.recipe.systems import Recipe
+        path = os.path.join(args.conf, "recipe.yaml")
+        recipe = Recipe.load(path) if os.path.isfile(path) else Recipe({})
+        for name in args.sets:
+            print(f"{name}\t" + " ".join(map(shlex.quote, recipe.format_words(name))))
         return 0
     from sebench.recipe.plan import Context, plan
     seeds = None
@@ -83,6 +104,10 @@ def run(args, rest):
             return 0
         for item in plan(ctx, args.stage, args.systems):
             print(item.line())
+        return 0
+    if args.action == "check-data":
+        from sebench.recipe.datacheck import check_sets
+        check_sets(ctx, args.systems)
         return 0
     recipe = ctx.recipe
     selected = recipe.select(args.systems)          # an error before any output

@@ -7,6 +7,9 @@
               config: simulate_paired.yaml, args: "--num 1000"}
     label:                      # stage 4
       - {sets: [real_train, real_test], args: "--source dnsmos"}
+    format: {channel: 0, sets: {mos_test: {channel: mean}}}   # stage 2's `data format` options
+    sources:                    # where stage 1 finds a set (named when it is missing)
+      real_test: "$DNS/datasets/blind_test_set/ (real recordings)"
     default_systems: [noisy, supervised]    # what --systems default runs (else: all)
     systems:                    # stages 5-8 and the table's rows, in row order
       noisy: {enhance: input}                        # the unprocessed input as a row
@@ -66,7 +69,11 @@ from sebench.utils.schema import as_list, check_mapping
 
 log = get_logger("recipe")
 
-RECIPE_KEYS = ("simulate", "label", "systems", "default_systems")
+RECIPE_KEYS = ("simulate", "label", "systems", "default_systems", "format", "sources")
+#: ``format:`` keys -> the ``sebench data format`` option each gives (stage 2)
+FORMAT_OPTIONS = {"channel": "--channel", "audio_format": "--audio-format", "copy": "--copy",
+                  "derive_noise": "--derive-noise"}
+FORMAT_FLAGS = ("copy", "derive_noise")
 SIMULATE_KEYS = ("clean", "noise", "rir", "config", "args", "seed")
 LABEL_KEYS = ("sets", "args")
 SYSTEM_KEYS = ("train", "before", "enhance", "sets", "needs", "about", "requires", "seeds",
@@ -192,6 +199,18 @@ def _repeats(system, spec, where):
             if f"--{key}" in args.split():
                 raise ConfigError(f"{where}.search.space: {key} is also set in train.args, "
                                   "which would override every trial's value")
+def _format_values(values, where):
+    for key, value in values.items():
+        if key in FORMAT_FLAGS and not isinstance(value, bool):
+            raise ConfigError(f"{where}.{key}: expected true or false")
+        if key == "channel" and not (value == "mean" or (isinstance(value, int)
+                                                          and not isinstance(value, bool)
+                                                          and value >= 0)):
+            raise ConfigError(f"{where}.channel: expected a channel index (0, 1, ...) or "
+                              f"'mean', got {value!r}")
+        if key == "audio_format" and value not in ("wav", "flac"):
+            raise ConfigError(f"{where}.audio_format: expected wav or flac, got {value!r}")
+    return values
 
 
 class Recipe:
@@ -212,10 +231,34 @@ class Recipe:
         systems = check_mapping(data.get("systems") or {}, f"{source}: systems")
         self.systems = {name: _system(name, spec, source) for name, spec in systems.items()}
         self.default_systems = as_list(data.get("default_systems"), f"{source}: default_systems")
+        self.format = self._format(data.get("format") or {}, f"{source}: format")
+        self.sources = {str(k): str(v) for k, v in
+                        check_mapping(data.get("sources") or {}, f"{source}: sources").items()}
         self.deps = {name: self._deps(s) for name, s in self.systems.items()}
         self._check_names(self.default_systems, "default_systems")
         self.order = self._topological()
         self._reported = set()      # skipped selections already logged (select runs per stage)
+
+    @staticmethod
+    def _format(spec, where):
+        """``format:`` -> {"": options for every set, set: its own options over them}."""
+        spec = check_mapping(spec, where, tuple(FORMAT_OPTIONS) + ("sets",))
+        out = {"": _format_values({k: v for k, v in spec.items() if k != "sets"}, where)}
+        for name, own in check_mapping(spec.get("sets") or {}, f"{where}.sets").items():
+            own = check_mapping(own or {}, f"{where}.sets.{name}", tuple(FORMAT_OPTIONS))
+            out[str(name)] = _format_values(own, f"{where}.sets.{name}")
+        return out
+
+    def format_words(self, set_name):
+        """The ``sebench data format`` options for ``set_name`` (stage 2)."""
+        values = dict(self.format[""], **self.format.get(set_name, {}))
+        words = []
+        for key, value in values.items():
+            if key in FORMAT_FLAGS:
+                words += [FORMAT_OPTIONS[key]] if value else []
+            else:
+                words += [FORMAT_OPTIONS[key], str(value)]
+        return words
 
     @classmethod
     def load(cls, path):

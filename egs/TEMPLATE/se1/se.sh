@@ -22,7 +22,9 @@ exp=exp              # experiments, enhanced audio, scores, RESULTS.md
 confdir=             # overlay: YAML files holding only the keys that differ from conf/'s
 systems=default      # default (recipe.yaml's default_systems, else all), all, or a comma list
 local_data_opts=     # more options for local/data.sh
-format_opts=         # more options for `sebench data format` (e.g. --derive-noise)
+format_opts=         # more options for `sebench data format` (e.g. --derive-noise; per set:
+                     # conf/recipe.yaml's format:)
+leave_out_sets=      # comma list of conf/eval.yaml test sets not scored (a corpus part you lack)
 local_stages=        # a file sourced after stage 10 with the recipe's own stages (11+)
 
 help_message="Usage: $0 [options]
@@ -33,9 +35,12 @@ help_message="Usage: $0 [options]
   --confdir DIR              config overlay (e.g. conf/smoke: only the differing keys)
   --systems LIST             default | all | comma list (dependencies are added)
   --seeds LIST               every trained row once per seed (e.g. 0,1,2): mean ± std rows
+  --leave_out_sets LIST      test sets of conf/eval.yaml to leave out (not downloaded)
 Stages (each skipped when the recipe declares nothing for it):
-  1 data preparation: local/data.sh --out DATA/local (corpus roots from db.sh)
-  2 format every DATA/local/<set> into DATA/<set> at --fs (sebench data format)
+  1 data preparation: local/data.sh --out DATA/local (corpus roots from db.sh), then a
+    check that every set the selected systems and eval.yaml need is there
+  2 format every DATA/local/<set> into DATA/<set> at --fs (sebench data format; options
+    from conf/recipe.yaml's format:)
   3 simulate          (conf/recipe.yaml simulate:)
   4 label             (conf/recipe.yaml label:)
   5 train the quality predictors (systems with train-qp)
@@ -151,28 +156,50 @@ run_training() {  # a system's `before` commands (once), then its training throu
 
 mkdir -p "$exp/log"
 conf=$exp/conf       # the effective configs: conf/ with the --confdir overlay merged
-sebench recipe conf --conf conf --confdir "$confdir" --out "$conf" > /dev/null
+sebench recipe conf --conf conf --confdir "$confdir" --leave-out "$leave_out_sets" \
+  --out "$conf" > /dev/null
 # every stage's items (from conf/recipe.yaml and conf/eval.yaml), checked before stage 1 runs
 seed_opts=()
 if [ -n "$seeds" ]; then seed_opts=(--seeds "$seeds"); fi
 sebench recipe plan all --conf "$conf" --data "$data" --exp "$exp" --seed "$seed" \
   --systems "$systems" "${seed_opts[@]}" --out "$exp/plan" > /dev/null
 
+# every set the selected systems train on and eval.yaml scores is there (or made by stage 3
+# or a `before` command): a missing corpus folder stops here, not after hours of training;
+# one line per missing set names it, where it comes from and how to leave it out
+check_data() {
+  ( if [ -f ./db.sh ]; then set -a; . ./db.sh; set +a; fi   # the roots, for the message
+    sebench recipe check-data --conf "$conf" --data "$data" --exp "$exp" --seed "$seed" \
+      --systems "$systems" )
+}
 if begin_stage 1 local "data preparation (local/data.sh)"; then
   local/data.sh --out "$data/local" --conf "$conf" --nj "$nj" --seed "$seed" ${local_data_opts}
+  check_data
   end_stage 1 local
+elif [ "$stage" -le 3 ] && [ "$stop_stage" -ge 2 ]; then
+  check_data          # stage 1 done earlier: the selection may need more sets now
 fi
 
-if begin_stage 2 "fs=${fs} ${format_opts}" "format the data dirs at ${fs} Hz"; then
-  for src in "$data"/local/*/; do
-    [ -f "$src/wav.scp" ] || continue
-    set_name=$(basename "$src")
-    say "format $src -> $data/$set_name"
-    sebench data format "$src" "$data/$set_name" --fs "$fs" --nj "$nj" --cmd "$train_cmd" \
-      ${format_opts} $(force_opt "$current")
+# stage 2's per-set options (conf/recipe.yaml's format:) are part of its signature
+format_sets=()
+for src in "$data"/local/*/; do
+  if [ -f "$src/wav.scp" ]; then format_sets+=("$(basename "$src")"); fi
+done
+set_format_opts=
+if [ "${#format_sets[@]}" -gt 0 ] && selected 2; then
+  set_format_opts=$(sebench recipe format-opts --conf "$conf" "${format_sets[@]}")
+fi
+format_sig="fs=${fs} ${format_opts} $(signature "$set_format_opts")"
+if begin_stage 2 "$format_sig" "format the data dirs at ${fs} Hz"; then
+  while IFS=$'\t' read -r -u 3 set_name set_opts; do
+    [ -n "$set_name" ] || continue
+    eval "local_opts=(${set_opts})"
+    say "format $data/local/$set_name -> $data/$set_name ${set_opts}"
+    sebench data format "$data/local/$set_name" "$data/$set_name" --fs "$fs" --nj "$nj" \
+      --cmd "$train_cmd" ${format_opts} "${local_opts[@]}" $(force_opt "$current")
     sebench data validate --no-audio "$data/$set_name"
-  done
-  end_stage 2 "fs=${fs} ${format_opts}"
+  done 3<<< "$set_format_opts"
+  end_stage 2 "$format_sig"
 fi
 
 items_stage 3 simulate "simulate" run_direct --nj "$nj" --cmd "$train_cmd"
