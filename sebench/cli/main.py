@@ -48,6 +48,8 @@ COMMANDS = {
                                                         "vs SNR of several VQ-VAEs, one line each"),
     "plot-lines": Command("sebench.cli.plot_lines", "metrics or improvements against a swept "
                                                     "parameter, one line per system family"),
+    "plot-curves": Command("sebench.cli.plot_curves", "training curves of several experiments "
+                                                      "(paper 000 Figs. 1-3: teacher vs DNSMOS)"),
     "plot-spectrogram": Command("sebench.cli.plot_spectrogram", "one utterance's log-mel "
                                 "spectrograms per system and encoder feature maps (paper 004 "
                                 "Figs. 3-4)"),
