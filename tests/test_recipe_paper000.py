@@ -86,7 +86,7 @@ def test_vbd_then_vox2_supervised_semi_robust_q_and_three_teachers(tmp_path):
     packed = tmp_path / "iub" / "exp" / "packed"
 
     # egs/vox2/se1 with both: nothing wired by hand beyond where the two exp dirs are
-    systems = ["supervised", "semi", "semi+robust_q", *TEACHERS,
+    systems = ["supervised", "gan", "semi", "semi+robust_q", *TEACHERS,
                *(n.replace("deepdream", "deepdream_iub") for n in TEACHERS)]
     vox2 = run_recipe(VOX2, tmp_path / "vox2", "--systems", ",".join(systems),
                       "--leave_out_sets", DNS_SETS,
@@ -116,6 +116,15 @@ def test_vbd_then_vox2_supervised_semi_robust_q_and_three_teachers(tmp_path):
         "Supervised (CNN-BLSTM, VBD)", "DeepDream-like (CNN teacher)",
         "DeepDream-like (BLSTM teacher)", "DeepDream-like (CNN-BLSTM teacher)",
         "DeepDream-like (Q_IUB CNN teacher)", "DeepDream-like (Q_IUB BLSTM teacher)",
-        "DeepDream-like (Q_IUB CNN-BLSTM teacher)", "Semi-supervised (from VBD supervised)",
+        "DeepDream-like (Q_IUB CNN-BLSTM teacher)", "GAN-like",
+        "Semi-supervised (from VBD supervised)",
         "Semi-supervised (Robust Q on the supervised output)"]
     assert all(math.isfinite(float(c)) for r in rows for c in r[1:])
+    # Figs. 1-3: training curves of deepdream vs GAN-like and per teacher, spectrograms
+    figures = exp / "figures"
+    for png in ("fig1_deepdream_vs_gan.png", "fig2_teachers.png", "fig3_spectrograms.png"):
+        assert (figures / png).read_bytes()[:4] == b"\x89PNG", png
+    fig1 = (figures / "fig1_deepdream_vs_gan.md").read_text()
+    assert "| deepdream | valid:teacher |" in fig1 and "| gan | metric:dnsmos_ovrl |" in fig1
+    fig2 = (figures / "fig2_teachers.md").read_text()
+    assert all(f"| {t} | valid:teacher |" in fig2 for t in ("CNN", "BLSTM", "IUB CNN-BLSTM"))
