@@ -84,12 +84,26 @@ def _process(items, spec, args):
     from sebench.enhance.run import OutputOptions, channel_option, enhance_items
     if args.threads:
         torch.set_num_threads(args.threads)
-    engine = Enhancer(build_enhancer(spec, args.device), args.device, args.chunk or None,
-                      args.overlap)
+    model = build_enhancer(spec, args.device)
+    _write_provenance(args.out, spec, model)
+    engine = Enhancer(model, args.device, args.chunk or None, args.overlap)
     opts = OutputOptions(args.out, args.keep_rate, channel_option(args.channel),
                          args.batch_size, args.force,
                          _references(args.ref, engine.needs_reference))
     return enhance_items(items, engine, opts)
+
+
+def _write_provenance(out, spec, model):
+    """OUT/enhancer.json: the spec and, for a pretrained enhancer, its package version and
+    model hash (``sebench score`` copies it into its summary)."""
+    import json
+    from sebench.enhance.factory import enhancer_provenance, spec_string
+    from sebench.utils.fileio import atomic_write_text
+    info = enhancer_provenance(model)
+    if info is not None:
+        os.makedirs(out, exist_ok=True)
+        atomic_write_text(os.path.join(out, "enhancer.json"),
+                          json.dumps(dict(spec=spec_string(spec), **info), indent=2) + "\n")
 
 
 def _references(ref, needed):
