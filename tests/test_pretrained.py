@@ -11,7 +11,7 @@ import soundfile as sf
 from conftest import SHARED_DATA, run_cli, write_wav
 
 from sebench.enhance import factory, pretrained
-from sebench.enhance.pretrained import FrameStreamEnhancer
+from sebench.enhance.pretrained_runtime import FrameStreamEnhancer
 from sebench.errors import ConfigError
 from sebench.recipe.systems import install_hint
 
@@ -126,7 +126,7 @@ def test_folder_is_enhanced_aligned_with_provenance(tmp_path, name, min_sisdr):
 @NEEDS["rnnoise"]
 @pytest.mark.timeout(120)
 def test_long_signal_streams_in_bounded_memory():
-    model = pretrained.RNNoise()
+    model = pretrained.PRETRAINED.build("rnnoise")
     x = (0.1 * np.random.default_rng(0).standard_normal(48000 * 20)).astype(np.float32)
     tracemalloc.start()
     try:
@@ -144,3 +144,11 @@ def test_unknown_option_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown option"):
         factory.check_enhancer("pretrained:dfn3,atten=3")
     factory.check_enhancer("pretrained:dfn3,atten_lim=12")
+
+
+def test_comparison_table_reads_them_as_pretrained_without_data():
+    from sebench.results.about import describe_enhancer
+    for words, model in ((["pretrained:dfn3"], "DeepFilterNet 3"), (["rnnoise"], "RNNoise")):
+        about = describe_enhancer(words)
+        assert (about.data_kind, about.teacher, about.model) == ("none", "pretrained", model)
+        assert about.known
