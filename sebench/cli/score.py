@@ -75,6 +75,21 @@ def build_parser(prog):
     return p
 
 
+def _enhancer_provenance(enh):
+    """The enhancer.json ``sebench enhance`` wrote beside the scored outputs (a pretrained
+    enhancer's package version and model hash), or None."""
+    from sebench.errors import SebenchError
+    folder = enh if os.path.isdir(enh) else os.path.dirname(os.path.abspath(enh))
+    path = os.path.join(folder, "enhancer.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise SebenchError(f"{path}: unreadable enhancer provenance ({e})") from e
+
+
 def run(args, rest):
     from sebench.jobs import single_thread_math
     single_thread_math()    # before numpy loads: --nj 1 computes what a job of --nj J does
@@ -159,6 +174,9 @@ def run(args, rest):
     info = {"enh": os.path.abspath(args.enh), "ref": args.ref and os.path.abspath(args.ref),
             "noisy": args.noisy and os.path.abspath(args.noisy), "metric_names": metrics,
             "conventions": conventions(units, cfg), "provenance": provenance(), "nj": nj}
+    enhancer = _enhancer_provenance(args.enh)
+    if enhancer:
+        info["enhancer"] = enhancer
     if predictors:
         info["predictors"] = {p.column: p.path for p in predictors}
     if "dnsmos" in units:

@@ -11,6 +11,9 @@ Spec syntax: ``KIND:SOURCE[,key=value]...``; a bare path means ``model:PATH``.
 - ``classical:NAME[,key=value]...``: a weightless enhancer of ``CLASSICAL`` (no model dir);
   ``classical:FILE.yaml[,key=value]...`` reads ``{name: NAME, ...options}`` from a preset
   (e.g. ``classical:conf/enhance/specsub.yaml,over_subtraction=3``)
+- ``pretrained:NAME[,key=value]...`` (or the bare name, e.g. ``dfn3``): a reference
+  enhancer with its weights in an optional package (``PRETRAINED``: dfn3, rnnoise;
+  ``make references`` installs them)
 
 Values are read as YAML scalars (``steps=20`` is an int). Every builder returns an
 ``nn.Module`` with ``fs`` whose forward maps ``(batch, samples)`` to ``{"wave": ...}``.
@@ -26,6 +29,7 @@ ENHANCERS = Registry("enhancer kind", {
     "robust_q": "sebench.enhance.factory:robust_q_enhancer",
     "composite": "sebench.enhance.factory:composite_enhancer",
     "classical": "sebench.enhance.factory:classical_enhancer",
+    "pretrained": "sebench.enhance.factory:pretrained_enhancer",
 })
 
 
@@ -37,6 +41,9 @@ def parse_spec(spec):
     spec = os.fspath(spec)
     head, sep, rest = spec.partition(":")
     if not sep or head not in ENHANCERS or os.path.exists(spec):
+        from sebench.enhance.pretrained import PRETRAINED
+        if spec in PRETRAINED and not os.path.exists(spec):   # `sebench enhance dfn3 ...`
+            return {"kind": "pretrained", "source": spec}
         return {"kind": "model", "source": spec}
     source, *fields = rest.split(",")
     out = {"kind": head, "source": source}
@@ -77,6 +84,11 @@ def check_enhancer(spec):
         from sebench.models.classical import CLASSICAL
         name, options = classical_options(source, spec)
         check_kwargs(CLASSICAL.get(name), options, f"classical enhancer {name}")
+        paths = []
+    elif kind == "pretrained":
+        from sebench.enhance.pretrained import PRETRAINED, check_installed
+        check_installed(source)
+        check_kwargs(PRETRAINED.get(source), spec, f"pretrained enhancer {source}")
         paths = []
     else:
         check_kwargs(builder, dict(spec, source=source, device="cpu"), f"enhancer {kind}")
@@ -137,3 +149,16 @@ def classical_enhancer(source, device, **options):
     from sebench.models.classical import CLASSICAL
     name, options = classical_options(source, options)
     return CLASSICAL.build(name, **options).to(device).eval()
+
+
+def pretrained_enhancer(source, device, **options):
+    from sebench.enhance.pretrained import PRETRAINED, check_installed
+    check_installed(source)
+    return PRETRAINED.build(source, **options).eval()
+
+
+def enhancer_provenance(enhancer):
+    """What an output folder records about the enhancer beyond its spec: the package
+    version and model hash of a pretrained one (None for the others, whose model dirs
+    carry their own config)."""
+    return getattr(enhancer, "provenance", None)

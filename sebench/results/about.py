@@ -19,6 +19,8 @@ DATA_KINDS = ("paired", "unpaired", "both", "none")
 TEACHER_NAMES = {"none": "none", "pesq": "true PESQ", "pesqnet": "PESQNet (true PESQ)",
                  "dnsmos_p808": "DNSMOS P.808", "dnsmos_ovrl": "DNSMOS OVRL",
                  "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK"}
+#: the models of the pretrained enhancers (sebench/enhance/pretrained.py) as the table names them
+PRETRAINED_MODELS = {"dfn3": "DeepFilterNet 3", "rnnoise": "RNNoise"}
 
 
 @dataclass
@@ -204,6 +206,8 @@ def describe_enhancer(words):
             about.params = (base.params or 0) + (about.params or 0)
             about.merge(base)
         return about
+    if kind == "pretrained":      # weights trained elsewhere, on data we never see
+        return About(model=PRETRAINED_MODELS.get(path, path), teacher="pretrained")
     return About(model=kind, known=False)
 
 
