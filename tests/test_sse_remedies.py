@@ -169,3 +169,51 @@ def test_probe_reports_the_ceilings_and_latent_statistics(tmp_path):
     assert result["latent"]["mae"]["logvar"] == pytest.approx(-6.0, abs=1.0)   # the head's init
     assert result["latent"]["mae"]["code_std"] > 0
     assert "| ceiling |" in format_probe(result)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_mae_trains_with_every_remedy_through_the_cli(tmp_path):
+    import yaml
+
+    from conftest import run_cli, varied_speech, write_wav
+    from sebench.data import DataDir
+    rng = np.random.default_rng(0)
+
+    def data_dir(name, waves):
+        DataDir(tmp_path / name).write("wav.scp", {
+            f"u{i}": str(write_wav(tmp_path / name / f"u{i}.wav", w)) for i, w in enumerate(waves)})
+        return tmp_path / name
+    clean = data_dir("clean", [varied_speech(0.8, seed=i) for i in range(6)])
+    mix = data_dir("mix", [varied_speech(0.8, seed=20 + i)
+                           + (0.02 * rng.standard_normal(12800)).astype(np.float32)
+                           for i in range(6)])
+    noise = data_dir("noise", [(0.001 * rng.standard_normal(12800)).astype(np.float32)
+                               for _ in range(3)])
+    model = tmp_path / "vae.yaml"
+    model.write_text(yaml.safe_dump({"name": "spec_vae", "stft": STFT, "channels": [32, 16],
+                                     "kernel": 3}))
+    common = ["--data.segment", 0.5, "--data.batch_size", 4, "--train.amp", "false",
+              "--optim.default.lr", 1e-3, "--train.epochs", 0,
+              "--train.max_steps", 4, "--train.log_every", 1, "--device", "cpu",
+              "--model-config", model]
+    run_cli("train", "--method", "cae", "--train", clean, "--exp", tmp_path / "cae", *common)
+    run_cli("train", "--method", "mae", "--train", f"mix={mix}", "--train", f"noise={noise}",
+            "--exp", tmp_path / "mae", "--method_options.cae", tmp_path / "cae",
+            "--method_options.noise_share", 0.5, "--method_options.noise_level", "in_mixture",
+            "--method_options.noise_snr_range", "[5, 10]", "--method_options.init_from_cae", "true",
+            "--model.posterior_std_min", 0.2, *common)
+    mae_cfg = yaml.safe_load((tmp_path / "mae" / "model_mae" / "model.yaml").read_text())
+    assert mae_cfg["posterior_std_min"] == 0.2
+    log = (tmp_path / "mae" / "train_log.csv").read_text().splitlines()
+    header = log[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in log[1:]]
+    assert len(rows) == 4 and all(math.isfinite(float(r["loss"])) for r in rows)
+    assert np.mean([float(r["noise_clips"]) for r in rows]) == pytest.approx(0.5)
+    # the exported MAE keeps its floor: no log-variance under log(0.2^2)
+    from sebench.models.store import load_model
+    trained, _ = load_model(tmp_path / "mae" / "model_mae")
+    with torch.no_grad():
+        _, logvar = trained.encode(mag(2, 30))
+    assert float(logvar.min()) >= 2 * math.log(0.2) - 1e-5
+    assert "init_from_cae" in (tmp_path / "mae" / "config.yaml").read_text()
