@@ -39,6 +39,24 @@ def run_recipe(tmp, *args, env=None):
     return subprocess.run(cmd, cwd=RECIPE, capture_output=True, text=True, env=env)
 
 
+def speakers_of(folder):
+    return {line.split()[1] for line in (folder / "utt2spk").read_text().splitlines()}
+
+
+def check_paper003_data(data):
+    """Paper 003's condition: the CAE's and the MAE's speakers are disjoint halves of
+    clean_train; the MAE's mixtures and noise examples are the test set's noise types."""
+    cae, mae = speakers_of(data / "clean_train_cae"), speakers_of(data / "clean_train_mae")
+    assert cae and mae and not cae & mae and cae | mae == speakers_of(data / "clean_train")
+    assert speakers_of(data / "mae_train") == mae
+    kinds = {line.split()[0].split("-")[0]
+             for line in (data / "noise_train_paired" / "wav.scp").read_text().splitlines()}
+    assert kinds and kinds <= {"white", "pink", "brown", "babble", "modulated"}
+    noises = {row.split(",")[3].rsplit("/", 1)[-1].split("-")[0]
+              for row in (data / "mae_train" / "meta.csv").read_text().splitlines()[1:]}
+    assert noises <= {"white", "pink", "brown", "babble", "modulated"}, noises
+
+
 @pytest.mark.slow
 @pytest.mark.recipe   # every paper's systems: `make test-recipes` (CI runs it after make test)
 @pytest.mark.timeout(2400)   # end to end on a shared 2-core machine
@@ -70,6 +88,7 @@ def test_mini_recipe_smoke(tmp_path):
     assert (data / "local" / "corpus" / "summary.json").is_file()
     assert (data / "local" / "rirs" / "rir.scp").is_file()
     assert (data / "clean_train" / "utt2num_samples").is_file()     # the format stage
+    check_paper003_data(data)
     for name in ("train", "valid", "test"):
         assert (data / name / "clean.scp").is_file() and (data / f"real_{name}" / "utt2dnsmos_p808").is_file()
         assert not (data / f"real_{name}" / "clean.scp").exists()

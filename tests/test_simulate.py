@@ -403,3 +403,26 @@ def test_pcm16_encoding_equals_libsndfile(tmp_path):
         ref = io.BytesIO()
         sf.write(ref, audio, FS, subtype="PCM_16", format="WAV")   # libsndfile converts
         assert (tmp_path / "ours.wav").read_bytes() == ref.getvalue()
+
+
+def test_noise_labels_write_one_label_file_per_named_group(sources, tmp_path):
+    # paper 003's Table 2: a city per mixture from its noise file's name (breakdown: [[city]])
+    run_cli("simulate", "--clean", sources / "clean", "--noise", sources / "noise",
+            "--out", tmp_path / "lab", "--num", 6, "--seed", 3, "--snrs", "5,10",
+            "--noise_labels", "^(?P<kind>white|hum)-(?P<take>[0-9])")
+    d = DataDir(tmp_path / "lab")
+    rows = {r["utt"]: r for r in csv.DictReader(open(tmp_path / "lab" / "meta.csv"))}
+    kinds, takes = d.read("utt2kind"), d.read("utt2take")
+    assert set(kinds) == set(rows) and len(set(kinds.values())) >= 1
+    for utt, row in rows.items():
+        name = os.path.basename(row["noise"])
+        assert name.startswith(kinds[utt] + "-" + takes[utt]), (utt, name)
+    assert set(d.read("utt2snr").values()) <= {"5", "10"}
+    p = run_cli("simulate", "--clean", sources / "clean", "--noise", sources / "noise",
+                "--out", tmp_path / "bad", "--num", 2, "--noise_labels", "^(?P<kind>white)-",
+                check=False)
+    assert p.returncode == 1 and "hum-1" in p.stderr and "noise_labels" in p.stderr
+    p = run_cli("simulate", "--clean", sources / "clean", "--noise", sources / "noise",
+                "--out", tmp_path / "bad2", "--num", 2, "--noise_labels", "^(white|hum)",
+                check=False)
+    assert p.returncode == 1 and "named group" in p.stderr

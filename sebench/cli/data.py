@@ -61,6 +61,17 @@ def build_parser(prog):
     p.add_argument("--spk-regex", metavar="REGEX", help="speaker = first group of this regex on "
                                                         "the file name (default: parent folder)")
 
+    p = sub.add_parser("glimpses", help="noise-only stretches of recordings, found by an energy "
+                                        "threshold (paper 003's noise examples)")
+    p.add_argument("src")
+    p.add_argument("out")
+    p.add_argument("--below-db", type=float,
+                   help="a window this many dB under the recording's loudest is background "
+                        "(default 30)")
+    p.add_argument("--window", type=float, help="window length in seconds (default 0.1)")
+    p.add_argument("--min-seconds", type=float, help="shortest glimpse kept (default 0.5)")
+    add_config_options(p)
+
     p = sub.add_parser("info", help="counts, hours, sample rates, speakers")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -116,6 +127,16 @@ def _format(args, rest):
     return 0
 
 
+def _glimpses(args, rest):
+    from sebench.data.glimpses import CHECKS, DEFAULTS, write_glimpses
+
+    cfg = resolve_config(DEFAULTS, args, rest, [("below_db", "below_db"), ("window", "window"),
+                                                ("min_seconds", "min_seconds")], CHECKS)
+    n, seconds = write_glimpses(args.src, args.out, **cfg)
+    print(f"{args.out}: {n} noise-only glimpses, {seconds:.1f} s")
+    return 0
+
+
 def _curate(args, rest):
     from sebench.data.curate import DEFAULTS, curate, format_report
     from sebench.utils.fileio import atomic_write_text
@@ -133,6 +154,8 @@ def run(args, rest):
         return _format(args, rest)
     if args.action == "curate":
         return _curate(args, rest)
+    if args.action == "glimpses":
+        return _glimpses(args, rest)
     no_extra_args(rest)
     from sebench.data import ops
     from sebench.data.datadir import read_list

@@ -1,5 +1,6 @@
 """``sebench simulate``: DNS-style noisy mixtures (paired), or a "real-like" unpaired set."""
 import os
+import re
 from collections import namedtuple
 
 from sebench.cli.common import (add_config_options, command_line, make_parser, number_list,
@@ -29,6 +30,7 @@ CHECKS = {
     "reverb_prob": Range(0, 1), "segment": OPTIONAL_SECONDS,
     "clip_peak": Range(0, 1, lo_open=True), "dynamic_range_db": Range(0, lo_open=True, none=True),
     "noise_include": Regex(none=True), "noise_exclude": Regex(none=True),
+    "noise_labels": Regex(none=True),
     "channel": CHANNEL,
     "subtype": OneOf("PCM_16", "PCM_24", "PCM_32", "FLOAT"), "on_error": OneOf("fail", "skip"),
     "degrade.eq_bands": Interval(0), "degrade.eq_q": Interval(0), "degrade.eq_freq": Interval(0),
@@ -168,7 +170,7 @@ def _remove_partial_audio(sim):
 
 
 #: what the index keeps of each item (the paths follow from the utterance id)
-_Item = namedtuple("_Item", "utt speaker samples reverb clipped snr")
+_Item = namedtuple("_Item", "utt speaker samples reverb clipped snr noise")
 
 
 def _write_problem(out):
@@ -199,7 +201,7 @@ def _write_index(sim, rows, meta_columns):
                 continue
             items.append(_Item(r["utt"], speakers.setdefault(r["speaker"], r["speaker"]),
                                r["num_samples"], bool(r["rir"]), int(r["clipped_rescaled"]),
-                               f"{r['snr_db']:g}"))
+                               f"{r['snr_db']:g}", r["noise"]))
             yield r
 
     meta = os.path.join(out, "meta.csv")
@@ -220,6 +222,12 @@ def _write_index(sim, rows, meta_columns):
     ddir.write("utt2category", {it.utt: "reverb" if it.reverb else "noreverb" for it in items})
     # the drawn input SNR, for per-SNR tables (eval.yaml `breakdown: [[snr]]`)
     ddir.write("utt2snr", {it.utt: it.snr for it in items})
+    if cfg.get("noise_labels"):    # e.g. utt2city from the noise file names
+        from sebench.simulate.simulate import noise_labels
+        labels = noise_labels(cfg["noise_labels"], sim.src.noise_keys)
+        by_path = {sim.src.noise[key]: label for key, label in labels.items()}
+        for group in re.compile(cfg["noise_labels"]).groupindex:
+            ddir.write(f"utt2{group}", {it.utt: by_path[it.noise][group] for it in items})
     if skipped:
         atomic_write_text(os.path.join(out, "skipped.txt"), "".join(skipped))
     cfgmod.save_config(cfg, os.path.join(out, "config.yaml"), command=command_line())

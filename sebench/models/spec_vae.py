@@ -7,7 +7,10 @@ and softplus; the encoder's last softplus is followed by EQ-norm (each utterance
 frames subtracted). CAE: ``channels: [512, 256, 128, 64]``; MAE: ``[512, 400, 300, 200, 100,
 64]``; the decoder mirrors the encoder back to the bins. The paper does not say how the VAE's
 variance is produced: here a parallel convolution of the last hidden layer gives the
-log-variance (the EQ-normed softplus output is the mean).
+log-variance (the EQ-normed softplus output is the mean). Two remedies for a posterior that
+learns to be near-deterministic (which lets the MAE shrink its codes unopposed):
+``posterior_std`` fixes sigma (UNIT, the model the paper cites, uses a fixed unit variance;
+the log-variance head is then unused) and ``posterior_std_min`` floors the learned sigma.
 
 The paper is also silent on input level. Linear magnitudes make a VAE level-sensitive: a CAE
 trained on clean speech at one level reconstructs mixtures recorded at another poorly (at demo
@@ -18,6 +21,8 @@ size it did worse than silence). So each utterance is scaled to ``input_level_db
 ``SelfSupervisedEnhancer`` (composite ``sse``, parts ``mae`` and ``cae``) is the inference
 path D_c(E_m(|M|)) with the mixture's phase.
 """
+import math
+
 import torch
 from torch import nn
 
@@ -53,10 +58,19 @@ class SpecVAE(nn.Module):
     """A VAE on magnitude spectrograms (B, bins, frames); see the module docstring."""
 
     def __init__(self, fs=16000, stft=None, channels=(512, 256, 128, 64), kernel=7,
-                 input_level_db=-25.0):
+                 input_level_db=-25.0, posterior_std=None, posterior_std_min=None):
         super().__init__()
         self.fs = int(fs)
         self.input_level_db = None if input_level_db is None else float(input_level_db)
+        for key, value in (("posterior_std", posterior_std),
+                           ("posterior_std_min", posterior_std_min)):
+            if value is not None and not float(value) > 0:
+                raise ConfigError(f"spec_vae: {key} must be positive or null, got {value}")
+        if posterior_std is not None and posterior_std_min is not None:
+            raise ConfigError("spec_vae: set posterior_std (fixed) or posterior_std_min "
+                              "(a floor), not both")
+        self.posterior_std = None if posterior_std is None else float(posterior_std)
+        self.posterior_std_min = None if posterior_std_min is None else float(posterior_std_min)
         self.stft_cfg = STFTConfig(**dict(PAPER_STFT, **(stft or {})))
         channels = [int(c) for c in channels]
         if not channels or int(kernel) % 2 == 0:
@@ -92,16 +106,24 @@ class SpecVAE(nn.Module):
         # silent input: the floor keeps the gain finite (it stays silent either way)
         return (target / power.clamp_min(1e-10)).sqrt()
 
-    def magnitude(self, wave, lengths=None):
+    def magnitude(self, wave, lengths=None, gain=None):
         """(B, samples) -> (magnitude (B, bins, frames) of the level-normalised input,
-        complex spectrogram of the input as given)."""
+        complex spectrogram of the input as given). ``gain`` (B, 1) replaces the
+        normalising gain (noise clips placed at their in-mixture level)."""
         spec = stft(wave, self.stft_cfg)
-        return spec.abs() * self.level_gain(wave, lengths)[:, :, None], spec
+        gain = self.level_gain(wave, lengths) if gain is None else gain
+        return spec.abs() * gain[:, :, None], spec
 
     def encode(self, mag, mask=None):
         """(B, bins, T) -> (mean, log-variance), each (B, latent, T)."""
         hidden = self.encoder(mag)
-        return self.eq_norm(self.mean_head(hidden), mask), self.logvar_head(hidden)
+        mu = self.eq_norm(self.mean_head(hidden), mask)
+        if self.posterior_std is not None:
+            return mu, torch.full_like(mu, 2.0 * math.log(self.posterior_std))
+        logvar = self.logvar_head(hidden)
+        if self.posterior_std_min is not None:
+            logvar = logvar.clamp_min(2.0 * math.log(self.posterior_std_min))
+        return mu, logvar
 
     def decode(self, z):
         return self.decoder(z)

@@ -33,6 +33,8 @@ DEFAULTS = {
     "noise_loop": True,           # loop noise shorter than the speech (else an error)
     "noise_include": None,        # regex on noise keys: only these noises
     "noise_exclude": None,        # regex on noise keys: never these (keep types out of a set)
+    "noise_labels": None,         # regex with named groups on noise keys: utt2<group> per item
+                                  # (e.g. "^(?P<city>london|paris)" -> utt2city, for breakdowns)
     "channel": None,              # multi-channel sources: None refuses, an index or 'mean'
     "subtype": "PCM_16",          # PCM_16 or FLOAT (exact wav = clean_rev + noise on disk)
     "on_error": "fail",           # fail | skip unusable sources (listed in skipped.txt);
@@ -52,6 +54,21 @@ META_COLUMNS = ("utt", "speaker", "clean", "noise", "noise_offset", "snr_db", "s
                 "clipped_rescaled", "segment_offset", "channel_effects", "num_samples")
 
 
+def noise_labels(pattern, keys):
+    """{key: {group: value}} of ``pattern``'s named groups on each noise key; a key that does
+    not match is an error (its mixtures would have no label)."""
+    regex = re.compile(pattern)
+    if not regex.groupindex:
+        raise ConfigError(f"noise_labels {pattern!r} has no named group, e.g. (?P<city>...)")
+    out = {}
+    for key in keys:
+        m = regex.search(key)
+        if not m or any(v is None for v in m.groupdict().values()):
+            raise ConfigError(f"noise_labels {pattern!r} does not label noise file {key!r}")
+        out[key] = m.groupdict()
+    return out
+
+
 class Sources:
     """Clean, noise and RIR lists (key -> path) with speakers and RIR metadata."""
 
@@ -66,6 +83,8 @@ class Sources:
             keys = [k for k in keys if not re.search(cfg["noise_exclude"], k)]
         if not keys:
             raise ConfigError("no noise file left after noise_include/noise_exclude")
+        if cfg.get("noise_labels"):
+            noise_labels(cfg["noise_labels"], keys)      # every kept noise must match
         if not self.clean_keys:
             raise ConfigError("no clean speech given")
         self.noise_keys, self.noise = keys, noise

@@ -14,6 +14,14 @@ clips come from
 - ``noise_threshold_db``: clips of the mixture stream whose mean power is below this many dB
   full scale (the paper's energy threshold; silent stretches of real recordings).
 
+Remedies for the MAE's collapse to small codes (options, off by default; the paper-size
+preset's choice is in docs/papers/003.md): ``noise_level: in_mixture`` scales noise-only clips
+to the level the same noise has inside a mixture (stream clips: ``input_level_db`` minus
+10 log10(1 + 10^(SNR/10)), SNR drawn per clip from ``noise_snr_range``; thresholded glimpses:
+the batch's mixture gain) instead of normalising them like mixtures; ``init_from_cae`` starts
+E_m/D_m from E_c/D_c (every tensor whose name and shape match); the model's
+``posterior_std``/``posterior_std_min`` (``sebench.models.spec_vae``) fix or floor sigma.
+
 It exports the enhancer D_c(E_m(.)) with the mixture phase as one ``composite`` model
 (``model/``, name ``sse``; ``sebench enhance EXP`` runs it) and the MAE alone (``model_mae/``).
 """
@@ -23,8 +31,12 @@ import torch
 
 from sebench.errors import ConfigError
 from sebench.models.spec_vae import SpecVAE, enhance_spectrogram
+from sebench.simulate.seeding import item_rng
 from sebench.train.losses import LOSSES, frame_mask, sample_mask
 from sebench.train.methods.base import Export, TrainingMethod
+from sebench.utils.log import get_logger
+
+log = get_logger("sebench.train")
 
 
 def build_vae(cfg, what):
@@ -59,6 +71,21 @@ def fit_length(wave, lengths, samples):
     if wave.shape[-1] >= samples:
         return wave[:, :samples], lengths.clamp_max(samples)
     return torch.nn.functional.pad(wave, (0, samples - wave.shape[-1])), lengths
+
+
+def in_mixture_level_db(level_db, snr_db):
+    """The level of the noise inside a mixture normalised to ``level_db`` at ``snr_db``."""
+    return level_db - 10.0 * math.log10(1.0 + 10.0 ** (snr_db / 10.0))
+
+
+def copy_matching(target, source):
+    """Copy every tensor of ``source``'s state whose name and shape ``target`` shares;
+    returns how many were copied."""
+    own = target.state_dict()
+    shared = {k: v for k, v in source.state_dict().items()
+              if k in own and own[k].shape == v.shape}
+    target.load_state_dict(shared, strict=False)
+    return len(shared)
 
 
 class CleanAutoencoder(TrainingMethod):
@@ -106,7 +133,10 @@ class MixtureAutoencoder(TrainingMethod):
                "latent_weight": 1.0,         # lambda_2 (cycle: latent term)
                "silence_weight": 1.0,        # lambda_3 (noise example: D_c(h_N) -> 0)
                "noise_share": 0.0,           # share of training clips from the noise stream
-               "noise_threshold_db": None}   # mixture clips below this dBFS are noise-only
+               "noise_threshold_db": None,   # mixture clips below this dBFS are noise-only
+               "noise_level": "normalised",  # or in_mixture (see the module docstring)
+               "noise_snr_range": [-5.0, 20.0],   # mixture SNRs (dB) for in_mixture
+               "init_from_cae": False}       # start E_m/D_m from E_c/D_c where shapes match
 
     def __init__(self, cfg, trainer):
         super().__init__(cfg, trainer)
@@ -116,6 +146,13 @@ class MixtureAutoencoder(TrainingMethod):
         if not self.opts["cae"]:
             raise ConfigError("method mae needs the trained clean autoencoder: "
                               "method_options.cae=EXP_DIR (from `sebench train --method cae`)")
+        if self.opts["noise_level"] not in ("normalised", "in_mixture"):
+            raise ConfigError("method_options.noise_level must be normalised or in_mixture, "
+                              f"got {self.opts['noise_level']!r}")
+        snrs = self.opts["noise_snr_range"]
+        if not (isinstance(snrs, (list, tuple)) and len(snrs) == 2
+                and float(snrs[0]) <= float(snrs[1])):
+            raise ConfigError(f"method_options.noise_snr_range must be [low, high] dB, got {snrs}")
         self.streams = {"mix": ("wav",), "noise": ("wav",)} if share > 0 else {"mix": ("wav",)}
         self.valid_fields = ("wav",)
         self.recon = LOSSES.build("vae_recon")
@@ -132,6 +169,13 @@ class MixtureAutoencoder(TrainingMethod):
         if cae.stft_cfg != mae.stft_cfg or cae.latent_dim != mae.latent_dim or cae.fs != mae.fs:
             raise ConfigError(f"method_options.cae {self.opts['cae']}: its rate, STFT or latent "
                               "size differs from this MAE's model config")
+        if self.opts["noise_level"] == "in_mixture" and mae.input_level_db is None:
+            raise ConfigError("method_options.noise_level in_mixture needs the model's "
+                              "input_level_db (mixtures are not level-normalised)")
+        if self.opts["init_from_cae"]:
+            copied = copy_matching(mae, cae)
+            log.info("init_from_cae: %d of the MAE's %d tensors started from the CAE", copied,
+                     len(mae.state_dict()))
         for p in cae.parameters():
             p.requires_grad_(False)
         return {"mae": mae, "cae": cae}
@@ -139,10 +183,34 @@ class MixtureAutoencoder(TrainingMethod):
     def optimizers(self):
         return {"mae": ["mae"]}
 
-    def losses(self, net, wave, lengths, is_noise):
+    def noise_gains(self, wave, lengths, is_noise, from_stream):
+        """(B, 1) input gains: mixtures normalised; with ``noise_level: in_mixture`` noise
+        rows at their in-mixture level (None: every row normalised)."""
+        if self.opts["noise_level"] != "in_mixture" or not bool(is_noise.any()):
+            return None
+        model = self.module("mae")
+        gain = model.level_gain(wave, lengths)
+        # a thresholded glimpse is a stretch of a mixture recording: the mixtures' gain
+        mixture = ~is_noise
+        batch_gain = gain[mixture].log().mean().exp() if bool(mixture.any()) else None
+        rng = item_rng(self.cfg["seed"], self.trainer.state["step"], "noise_level")
+        low, high = (float(v) for v in self.opts["noise_snr_range"])
+        rows = []
+        for i in range(len(wave)):
+            if is_noise[i] and from_stream[i]:
+                snr = float(rng.uniform(low, high)) if high > low else low
+                shift = in_mixture_level_db(model.input_level_db, snr) - model.input_level_db
+                rows.append(gain[i] * 10.0 ** (shift / 20.0))
+            elif is_noise[i] and batch_gain is not None:
+                rows.append(batch_gain.reshape(1))
+            else:
+                rows.append(gain[i])
+        return torch.stack(rows)
+
+    def losses(self, net, wave, lengths, is_noise, gain=None):
         cae = self.module("cae").eval()          # frozen: BatchNorm keeps its statistics
         model = self.module("mae")
-        mag, _ = model.magnitude(wave, lengths)
+        mag, _ = model.magnitude(wave, lengths, gain)
         mask = frame_mask(lengths, mag.shape[-1], model.stft_cfg.hop_length, mag.device)
         out = dict(net(mag, mask, cycle_through=cae), mag=mag, mask=mask)
         noise = is_noise.to(mag.dtype)
@@ -162,6 +230,7 @@ class MixtureAutoencoder(TrainingMethod):
         mix = batch["mix"] if "noise" in self.streams else batch
         wave, lengths = mix["wav"], mix["lengths"]
         is_noise = self._detected(wave, lengths)
+        from_stream = torch.zeros_like(is_noise)
         if "noise" in self.streams:
             k = min(len(wave), noise_rows(self.trainer.state["step"], self.opts["noise_share"],
                                           len(wave)))
@@ -172,14 +241,18 @@ class MixtureAutoencoder(TrainingMethod):
                 lengths = torch.cat([noise_len, lengths[k:]])
                 is_noise = torch.cat([torch.ones(k, dtype=torch.bool, device=wave.device),
                                       is_noise[k:]])
-        loss, terms = self.losses(self.net("mae"), wave, lengths, is_noise)
+                from_stream = torch.arange(len(wave), device=wave.device) < k
+        gain = self.noise_gains(wave, lengths, is_noise, from_stream)
+        loss, terms = self.losses(self.net("mae"), wave, lengths, is_noise, gain)
         self.trainer.optimize("mae", loss)
         return dict(terms, loss=float(loss.detach()))
 
     @torch.no_grad()
     def valid_step(self, batch):
-        loss, terms = self.losses(self.module("mae"), batch["wav"], batch["lengths"],
-                                  self._detected(batch["wav"], batch["lengths"]))
+        wave, lengths = batch["wav"], batch["lengths"]
+        is_noise = self._detected(wave, lengths)
+        gain = self.noise_gains(wave, lengths, is_noise, torch.zeros_like(is_noise))
+        loss, terms = self.losses(self.module("mae"), wave, lengths, is_noise, gain)
         return dict(terms, loss=float(loss))
 
     def enhance(self, wave):

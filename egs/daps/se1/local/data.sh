@@ -2,8 +2,10 @@
 # Stage 1 of egs/daps/se1: DAPS at $DAPS and a noise folder at $NOISE (db.sh) -> data dirs.
 # `sebench prepare daps` splits speakers and scripts three ways (conf/daps.yaml): cae_clean
 # (trains the CAE), mae_clean (simulated mixtures for the MAE), test_clean (simulated test
-# mixtures) and test_device (the device/room recordings, paired with clean/). The prepared
-# sets live in $out/daps/; only those the recipe uses are linked into $out for stage 2.
+# mixtures), mae_device and test_device (the device/room recordings, paired with clean/).
+# The prepared sets live in $out/daps/; only those the recipe uses are linked into $out for
+# stage 2. Experiment 1's noise examples, mae_device_noise, are the noise-only stretches of
+# mae_device's recordings found by an energy threshold ($conf/glimpses.yaml).
 set -euo pipefail
 out=data/local   # one data dir per set: $out/<set>/wav.scp ... (stage 2 formats them)
 conf=conf        # the effective config dir
@@ -24,6 +26,8 @@ fi
 # a missing root or a wrong layout: one line naming the problem, the expected tree, exit 1
 sebench prepare daps --root "${DAPS}" --out "$out/daps" --config "$conf/daps.yaml"
 sebench data from-folder "${NOISE}" "$out/noise"
-for set in cae_clean mae_clean test_clean test_device; do
+for set in cae_clean mae_clean mae_device test_clean test_device; do
   ln -sfn "daps/$set" "$out/$set"
 done
+rm -rf "$out/mae_device_noise"
+sebench data glimpses "$out/mae_device" "$out/mae_device_noise" --config "$conf/glimpses.yaml"
