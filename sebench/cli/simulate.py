@@ -25,6 +25,7 @@ def _defaults():
 CHECKS = {
     "fs": COUNT, "num": OPTIONAL_STEPS, "seed": NON_NEGATIVE,
     "snr_range": Interval(), "snrs": ListOf(Range(), none=True),
+    "snr_reference": OneOf("active", "global"),
     "level_mode": OneOf("mixture_rms", "speech_active"), "level_range": Interval(),
     "reverb_prob": Range(0, 1), "segment": OPTIONAL_SECONDS,
     "clip_peak": Range(0, 1, lo_open=True), "dynamic_range_db": Range(0, lo_open=True, none=True),
@@ -65,6 +66,10 @@ def build_parser(prog):
                    help="a source that cannot be used (unreadable, silent, multi-channel, "
                         "noise too short): 'fail' (default) stops and removes the partial "
                         "output; 'skip' leaves its items out and lists them in skipped.txt")
+    p.add_argument("--onthefly", action="store_true",
+                   help="write no audio: declare an on-the-fly training stream over these "
+                        "sources and this config (OUT/stream.yaml, for `sebench train --train "
+                        "NAME=OUT`; --num becomes the items per epoch)")
     from sebench.jobs.shards import add_job_options
     add_job_options(p)
     add_config_options(p)
@@ -89,6 +94,16 @@ def run(args, rest):
         ("seed", "seed"), ("unpaired", "unpaired"), ("on_error", "on_error"), ("nj", "nj"),
         ("cmd", "cmd")], CHECKS)
     out = os.path.abspath(args.out)
+    if args.onthefly:
+        from sebench.train.onthefly import OnTheFlyDataset, write_stream
+        _clear_index(out)   # a stream dir is not a data dir: no stale wav.scp beside it
+        path = write_stream(out, args.clean, args.noise, args.rir, cfg)
+        dataset = OnTheFlyDataset(path, fs=cfg["fs"])   # the sources are read and checked now
+        dataset.draw(0, 0)
+        get_logger("sebench.simulate").info("on-the-fly stream over %d clean and %d noise "
+                                            "files: %s", len(dataset.sources.clean_keys),
+                                            len(dataset.sources.noise_keys), path)
+        return 0
     clean = audio_map(args.clean, "clean")
     noise = audio_map(args.noise, "noise")
     rirs, rir_meta = load_rirs(args.rir)
