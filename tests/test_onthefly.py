@@ -133,6 +133,7 @@ def test_global_snr_reference_sets_the_energy_ratio():
         mix(clean, noise, FS, 0.0, -25.0, snr_reference="peak")
 
 
+@pytest.mark.slow
 def test_silent_noise_segments_are_redrawn(tmp_path):
     """ESC-50 clips padded with digital silence: 1 s crops that fall in the zeros are
     redrawn instead of stopping the simulation (they did: 'noise is silent at offset')."""

@@ -42,6 +42,13 @@ def stream_file(path):
     return candidate if os.path.isfile(candidate) else None
 
 
+def stream_is_paired(path):
+    """Whether the stream declared at ``path`` (a file or a folder with stream.yaml) mixes
+    with references (its simulation config is not ``unpaired``)."""
+    declared = stream_file(path)
+    return bool(declared) and not load_stream(declared)["cfg"]["unpaired"]
+
+
 def simulation_config(cfg, where):
     """``sebench simulate``'s defaults merged with ``cfg``; unknown keys and bad values are
     errors naming ``where``."""
