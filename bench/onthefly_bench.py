@@ -15,6 +15,7 @@ Sources: --clean files of --clean-seconds of speech-like audio and --noise noise
 
   .venv/bin/python bench/onthefly_bench.py                  # SE stream: 3 s x 16
   .venv/bin/python bench/onthefly_bench.py --segment 1      # VQ-VAE stream: 1 s x 16
+  .venv/bin/python bench/onthefly_bench.py --snr-reference active   # sebench's default SNR
 """
 import argparse
 import os
@@ -40,7 +41,7 @@ def make_sources(root, args):
     stream = root / "stream.yaml"
     stream.write_text(f"clean: clean\nnoise: noise\nepoch_size: {args.items}\nconfig:\n"
                       f"  snr_range: [-10, 30]\n  level_range: [-30, -20]\n"
-                      f"  snr_reference: global\n  segment: {args.segment}\n")
+                      f"  snr_reference: {args.snr_reference}\n  segment: {args.segment}\n")
     return stream
 
 
@@ -129,6 +130,8 @@ def main():
     p.add_argument("--noise", type=int, default=10)
     p.add_argument("--noise-seconds", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=2, help="torch threads of the GRU step")
+    p.add_argument("--snr-reference", default="global", choices=("global", "active"),
+                   help="the stream's SNR reference (active adds a P.56 level per item)")
     args = p.parse_args()
     import torch
     torch.set_num_threads(args.threads)
@@ -137,8 +140,9 @@ def main():
         stream = make_sources(root, args)
         written = write_mixtures(root, stream, args)
         sets = datasets(stream, written, args)
-        print(f"segment {args.segment} s, batch {args.batch}, {args.workers} loader workers, "
-              f"{os.cpu_count()} CPUs, torch threads {args.threads}")
+        print(f"snr_reference {args.snr_reference}, segment {args.segment} s, batch "
+              f"{args.batch}, {args.workers} loader workers, {os.cpu_count()} CPUs, "
+              f"torch threads {args.threads}")
         for name, ds in sets.items():
             print(f"{name:12s} cpu/item {1000 * cpu_per_item(ds, 40):7.2f} ms   "
                   f"loader {loader_rate(ds, args):7.1f} items/s")
