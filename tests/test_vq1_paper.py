@@ -111,6 +111,10 @@ def test_real_overlay_feeds_every_unpaired_system_the_real_set(tmp_path):
     streams = {i.name: [w for w in i.words if w.startswith("unpaired=")] for i in items}
     assert {n for n, w in streams.items() if w} == unpaired
     assert all(w == ["unpaired=D/real_unpaired"] for n, w in streams.items() if n in unpaired)
+    notes = {k: " ".join(load_yaml(c / "eval.yaml")["note"].split())
+             for k, c in (("fallback", RECIPE / "conf"), ("real", conf))}
+    assert "unpaired_sim_fallback, the FALLBACK" in notes["fallback"]
+    assert "unpaired set is real_unpaired" in notes["real"] and "FALLBACK" not in notes["real"]
 
 
 @pytest.mark.slow
