@@ -151,3 +151,26 @@ def test_silent_noise_segments_are_redrawn(tmp_path):
         assert np.any(signals["noise"]) and np.isfinite(row["snr_measured"])
         offsets.append(row["noise_offset"])
     assert max(offsets) < 1.01 * FS   # every kept 1 s crop starts before the silent second
+
+
+@pytest.mark.slow
+def test_ranks_and_workers_split_the_single_process_items(tmp_path):
+    """DDP ranks take disjoint shares of each global batch, and loader workers only call the
+    pure draw: together they read exactly the single process's items."""
+    from sebench.train.data import BucketBatchSampler, make_loader
+    path = _stream(tmp_path)
+    ds = OnTheFlyDataset(path, ("wav", "clean"), seed=1)
+    ds.set_epoch(2)
+    single = BucketBatchSampler(ds.lengths(), 4, seed=1)
+    single.set_epoch(2)
+    whole = {it["key"]: it["wav"] for it in (ds[i] for b in single for i in b)}
+    ranks = []
+    for rank in (0, 1):
+        sampler = BucketBatchSampler(ds.lengths(), 2, seed=1, world_size=2, rank=rank)
+        sampler.set_epoch(2)
+        ranks.append([k for batch in make_loader(ds, sampler, num_workers=2)
+                      for k in batch["keys"]])
+        for batch in make_loader(ds, sampler, num_workers=2):
+            for key, wav in zip(batch["keys"], batch["wav"]):
+                assert torch.equal(wav, whole[key])
+    assert not set(ranks[0]) & set(ranks[1]) and set(ranks[0]) | set(ranks[1]) == set(whole)

@@ -189,3 +189,13 @@ def test_fidelity_sheet_names_only_existing_files():
     assert len(named) >= 15
     missing = sorted(p for p in named if not (REPO / p).is_file())
     assert not missing, missing
+
+
+def test_grid_sweep_needs_a_training_command(tmp_path):
+    from conftest import run_cli
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("grid: {method_options.weight: [1.0]}\n")
+    proc = run_cli("grid-sweep", "--grid", grid, "--out", tmp_path / "out", "--", "enhance",
+                   check=False)
+    assert proc.returncode == 1 and "give the training command after --" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
