@@ -54,7 +54,7 @@ def write_mixtures(root, stream, args):
     sim.out = str(root / "written")
     scps = {"wav": {}, "clean": {}, "noise": {}}
     for i in range(args.items):
-        row = sim._make(i)
+        row = sim.make(i)
         scps["wav"][row["utt"]] = row["wav"]
         scps["clean"][row["utt"]] = row["clean_path"]
         scps["noise"][row["utt"]] = row["noise_path"]

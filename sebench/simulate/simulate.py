@@ -90,7 +90,8 @@ def _utt_id(prefix, speaker, clean_key, index):
 
 
 class Simulator:
-    def __init__(self, cfg, sources, out):
+    def __init__(self, cfg, sources, out, frames_cache=None):
+        """``frames_cache``: source lengths shared with other simulators of the same sources."""
         self.cfg, self.src, self.out = cfg, sources, out
         self.fs = int(cfg["fs"])
         n = len(sources.clean_keys)
@@ -99,7 +100,7 @@ class Simulator:
         self.num = int(cfg["num"]) if cfg["num"] is not None else n
         if cfg["on_error"] not in ("fail", "skip"):
             raise ConfigError(f"on_error must be fail or skip, got {cfg['on_error']!r}")
-        self._frames_cache = {}
+        self._frames_cache = {} if frames_cache is None else frames_cache
 
     def plan(self, index):
         """Every random draw of item ``index``, in a fixed order."""

@@ -159,8 +159,7 @@ class OnTheFlyDataset(torch.utils.data.Dataset):
         if epoch not in self._sims:
             cfg = dict(self.cfg, num=self.num, on_error="fail",
                        seed=epoch_seed(self.seed, self.cfg["seed"], epoch))
-            sim = Simulator(cfg, self.sources, out=None)
-            sim._frames_cache = self._frames
+            sim = Simulator(cfg, self.sources, out=None, frames_cache=self._frames)
             self._sims = {epoch: sim}   # one epoch at a time: the order is n integers
         return self._sims[epoch]
 
