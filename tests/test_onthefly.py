@@ -89,6 +89,11 @@ def test_simulate_onthefly_declares_a_stream(tmp_path):
     assert stream_file(out) == str(out / "stream.yaml") and not (out / "wav.scp").exists()
     ds = OnTheFlyDataset(out, ("wav", "clean"))
     assert len(ds) == 7 and ds.lengths()[0] == 3200
+    # without a segment the trainer's crop sets the length
+    run_cli("simulate", "--clean", clean, "--noise", noise, "--out", tmp_path / "s2", "--onthefly")
+    assert OnTheFlyDataset(tmp_path / "s2", segment=0.5).lengths()[0] == 8000
+    with pytest.raises(ConfigError, match="needs a segment"):
+        OnTheFlyDataset(tmp_path / "s2")
 
 
 def _train(cfg, exp, dirs, env=None):

@@ -98,7 +98,9 @@ def run(args, rest):
         from sebench.train.onthefly import OnTheFlyDataset, write_stream
         _clear_index(out)   # a stream dir is not a data dir: no stale wav.scp beside it
         path = write_stream(out, args.clean, args.noise, args.rir, cfg)
-        dataset = OnTheFlyDataset(path, fs=cfg["fs"])   # the sources are read and checked now
+        # the sources are read and one item drawn now (a 1 s check when the trainer's crop
+        # will set the length): a bad source fails here, not in the training
+        dataset = OnTheFlyDataset(path, fs=cfg["fs"], segment=cfg["segment"] or 1.0)
         dataset.draw(0, 0)
         get_logger("sebench.simulate").info("on-the-fly stream over %d clean and %d noise "
                                             "files: %s", len(dataset.sources.clean_keys),
