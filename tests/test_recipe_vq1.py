@@ -62,7 +62,7 @@ def test_wrong_roots_print_the_expected_trees(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)   # about 50 sebench calls; took about 24 min on the contended 2-core machine
+@pytest.mark.timeout(1800)   # about 50 sebench calls: 13.6 min on the contended 2-core machine, one run over 15
 @pytest.mark.recipe
 def test_vq1_recipe_smoke(tmp_path):
     dns = make_dns_tree(tmp_path / "DNS", readers=READERS, utts=2, seconds=1.0)
