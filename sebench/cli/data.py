@@ -106,8 +106,9 @@ def build_parser(prog):
         "Copy the utterances of SRC whose labels reach every minimum of `keep` to DST and "
         "report the hours each threshold of `grid` keeps on its own. Labels are utt2<name> "
         "files (e.g. dnsmos_ovrl, dnsmos_p808 from `sebench label --source dnsmos`) and "
-        "active_ratio, the P.56 active-speech share, computed once into SRC/utt2active_ratio. "
-        "Config keys: keep {label: minimum}, grid {label: [minimum, ...]}.")
+        "active_ratio, the P.56 active-speech share, and wada_snr, the WADA estimate of the "
+        "SNR, each computed once into SRC/utt2<name>. Config keys: keep {label: minimum or "
+        "[lo, hi]}, grid {label: [minimum, ...]}.")
     p.add_argument("src")
     p.add_argument("dst")
     p.add_argument("--report", help="write the hours table (Markdown) here too")

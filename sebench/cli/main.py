@@ -46,6 +46,8 @@ COMMANDS = {
                                                   "SNR (figure and numbers)"),
     "plot-margins": Command("sebench.cli.plot_margins", "paper 001's Fig. 5: the triplet margin "
                                                         "vs SNR of several VQ-VAEs, one line each"),
+    "grid-sweep": Command("sebench.cli.grid_sweep", "train every point of an option grid and "
+                                                    "pick the best on the validation set"),
     "plot-lines": Command("sebench.cli.plot_lines", "metrics or improvements against a swept "
                                                     "parameter, one line per system family"),
     "plot-curves": Command("sebench.cli.plot_curves", "training curves of several experiments "

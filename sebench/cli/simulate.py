@@ -26,6 +26,7 @@ def _defaults():
 CHECKS = {
     "fs": COUNT, "num": OPTIONAL_STEPS, "seed": NON_NEGATIVE,
     "snr_range": Interval(), "snrs": ListOf(Range(), none=True),
+    "snr_reference": OneOf("active", "global"),
     "level_mode": OneOf("mixture_rms", "speech_active"), "level_range": Interval(),
     "reverb_prob": Range(0, 1), "segment": OPTIONAL_SECONDS,
     "clip_peak": Range(0, 1, lo_open=True), "dynamic_range_db": Range(0, lo_open=True, none=True),
@@ -68,6 +69,10 @@ def build_parser(prog):
                         "noise too short): 'fail' (default) stops and removes the partial "
                         "output; 'skip' leaves its items out and lists them in skipped.txt. "
                         "A write error (full, read-only or failing disk) stops either way")
+    p.add_argument("--onthefly", action="store_true",
+                   help="write no audio: declare an on-the-fly training stream over these "
+                        "sources and this config (OUT/stream.yaml, for `sebench train --train "
+                        "NAME=OUT`; --num becomes the items per epoch)")
     from sebench.jobs.shards import add_job_options
     add_job_options(p)
     add_config_options(p)
@@ -92,6 +97,18 @@ def run(args, rest):
         ("seed", "seed"), ("unpaired", "unpaired"), ("on_error", "on_error"), ("nj", "nj"),
         ("cmd", "cmd")], CHECKS)
     out = os.path.abspath(args.out)
+    if args.onthefly:
+        from sebench.train.onthefly import OnTheFlyDataset, write_stream
+        _clear_index(out)   # a stream dir is not a data dir: no stale wav.scp beside it
+        path = write_stream(out, args.clean, args.noise, args.rir, cfg)
+        # the sources are read and one item drawn now (a 1 s check when the trainer's crop
+        # will set the length): a bad source fails here, not in the training
+        dataset = OnTheFlyDataset(path, fs=cfg["fs"], segment=cfg["segment"] or 1.0)
+        dataset.draw(0, 0)
+        get_logger("sebench.simulate").info("on-the-fly stream over %d clean and %d noise "
+                                            "files: %s", len(dataset.sources.clean_keys),
+                                            len(dataset.sources.noise_keys), path)
+        return 0
     clean = audio_map(args.clean, "clean")
     noise = audio_map(args.noise, "noise")
     rirs, rir_meta = load_rirs(args.rir)

@@ -27,8 +27,11 @@ def build_parser(prog):
     p.add_argument("--method", help="training method (supervised, qp, deepdream, gan, "
                                     "robust_q, semi, ...)")
     p.add_argument("--train", required=True, action="append", metavar="[STREAM=]DIR",
-                   help="training data dir; a method with several data streams takes one "
-                        "STREAM=DIR per stream (repeat the option)")
+                   help="training data dir, or an on-the-fly stream (a YAML file {clean, "
+                        "noise, rir, config, epoch_size}, or a dir holding the stream.yaml "
+                        "that `sebench simulate --onthefly` writes: items mixed as read); a "
+                        "method with several data streams takes one STREAM=DIR per stream "
+                        "(repeat the option)")
     p.add_argument("--valid", help="validation data dir")
     p.add_argument("--model-config", help="model YAML (conf/models/*.yaml), merged into `model:`")
     p.add_argument("--exp", required=True, help="experiment dir")

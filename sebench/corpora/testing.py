@@ -281,9 +281,10 @@ ESC10 = {"dog", "rooster", "rain", "sea_waves", "crackling_fire", "crying_baby",
 
 
 def make_esc50_tree(root, categories=ESC50_CATEGORIES[:6], folds=(1, 2, 3, 4, 5), per_fold=1,
-                    seconds=0.2, fs=44100, seed=0):
+                    seconds=0.2, fs=44100, seed=0, silence=0.0):
     """ESC-50: ``audio/{fold}-{src_file}-{take}-{target}.wav`` (44.1 kHz) and
-    ``meta/esc50.csv`` (filename,fold,target,category,esc10,src_file,take)."""
+    ``meta/esc50.csv`` (filename,fold,target,category,esc10,src_file,take). ``silence``
+    seconds at the end of each clip are digital zeros, as ESC-50 pads its short sounds."""
     root = Path(root)
     rows = ["filename,fold,target,category,esc10,src_file,take"]
     for category in categories:
@@ -292,7 +293,10 @@ def make_esc50_tree(root, categories=ESC50_CATEGORIES[:6], folds=(1, 2, 3, 4, 5)
             for k in range(per_fold):
                 src = 100000 + 97 * target + 13 * fold + k
                 name = f"{fold}-{src}-A-{target}.wav"
-                write_wav(root / "audio" / name, noise_like(seconds, fs, seed, name), fs)
+                audio = noise_like(seconds, fs, seed, name)
+                if silence:
+                    audio[len(audio) - int(round(silence * fs)):] = 0
+                write_wav(root / "audio" / name, audio, fs)
                 rows.append(f"{name},{fold},{target},{category},{category in ESC10},{src},A")
     (root / "meta").mkdir(parents=True, exist_ok=True)
     (root / "meta" / "esc50.csv").write_text("\n".join(rows) + "\n")

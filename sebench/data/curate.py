@@ -5,8 +5,12 @@ active-speech ratio clear thresholds. The thresholds name label files of the dat
 (``utt2dnsmos_ovrl``, ``utt2dnsmos_p808``, ...) plus ``active_ratio``: the share of the
 clip that is active speech by ITU-T P.56 (``sebench.audio.levels``), computed here once and
 written to ``utt2active_ratio`` beside the audio's other labels so a rerun reads it back.
-An utterance without a value for a threshold is dropped. The report gives the hours each
-threshold of the grid keeps on its own, then the hours the configured combination keeps.
+``wada_snr`` (the WADA estimate of the clip's SNR, ``sebench.metrics.wada``) is computed and
+kept the same way: paper 001's unpaired real recordings average about 10 dB by WADA-SNR.
+A ``keep`` value is a minimum, or ``[lo, hi]``: both bounds inclusive (WADA-SNR near 10 dB:
+``wada_snr: [5, 15]``). An utterance without a value for a threshold is dropped. The report
+gives the hours each threshold of the grid keeps on its own, then the hours the configured
+combination keeps.
 """
 import math
 
@@ -17,36 +21,67 @@ log = get_logger("sebench.curate")
 
 ACTIVE = "active_ratio"
 DEFAULTS = {
-    "keep": {},      # {label: minimum} the curated set must reach on every label
+    "keep": {},      # {label: minimum or [lo, hi]} the curated set must reach on every label
     "grid": {},      # {label: [minimum, ...]} the thresholds whose kept hours are reported
 }
 
 
-def active_ratios(ddir):
-    """{key: share of active speech} of a data dir, computed once into utt2active_ratio."""
-    from sebench.audio import io
+WADA = "wada_snr"
+
+
+def _active_ratio(audio, fs):
     from sebench.audio.levels import active_level_db
-    if ddir.has(f"utt2{ACTIVE}"):
-        ratios = ddir.read(f"utt2{ACTIVE}")
-        if set(ratios) >= set(ddir.keys):
-            return {k: float(v) for k, v in ratios.items()}
-    wav, ratios = ddir.read("wav.scp"), {}
-    for key in progress(ddir.keys, desc="active speech", unit="utt"):
+    return active_level_db(audio, fs, return_activity=True)[1]
+
+
+def _wada(audio, fs):
+    from sebench.metrics.wada import wada_snr
+    return wada_snr(audio)
+
+
+#: labels computed from the audio (once, into utt2<name>): name -> (function, progress text)
+COMPUTED = {ACTIVE: (_active_ratio, "active speech"), WADA: (_wada, "WADA-SNR")}
+
+
+def computed_label(ddir, name):
+    """{key: value} of a computed label of a data dir, computed once into utt2<name>."""
+    from sebench.audio import io
+    function, desc = COMPUTED[name]
+    if ddir.has(f"utt2{name}"):
+        values = ddir.read(f"utt2{name}")
+        if set(values) >= set(ddir.keys):
+            return {k: float(v) for k, v in values.items()}
+    wav, values = ddir.read("wav.scp"), {}
+    for key in progress(ddir.keys, desc=desc, unit="utt"):
         try:
             audio, fs = io.read(wav[key])
-        except SebenchError as e:       # one unreadable file is dropped, not the whole set
+            values[key] = function(audio, fs)
+        except SebenchError as e:       # one unusable file is dropped, not the whole set
             log.warning("%s: %s (left out)", key, e)
-            continue
-        ratios[key] = active_level_db(audio, fs, return_activity=True)[1]
-    ddir.write(f"utt2{ACTIVE}", {k: f"{v:.4f}" for k, v in sorted(ratios.items())})
-    return ratios
+    ddir.write(f"utt2{name}", {k: f"{v:.4f}" for k, v in sorted(values.items())})
+    return values
+
+
+def active_ratios(ddir):
+    """{key: share of active speech} of a data dir, computed once into utt2active_ratio."""
+    return computed_label(ddir, ACTIVE)
+
+
+def _bounds(name, value):
+    """A ``keep`` value -> (lo, hi): a minimum, or an inclusive [lo, hi]."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or float(value[0]) > float(value[1]):
+            raise ConfigError(f"curate keep.{name}: expected a minimum or [lo, hi] with "
+                              f"lo <= hi, got {value!r}")
+        return float(value[0]), float(value[1])
+    return float(value), math.inf
 
 
 def _labels(ddir, names):
     values = {}
     for name in names:
-        if name == ACTIVE:
-            values[name] = active_ratios(ddir)
+        if name in COMPUTED:
+            values[name] = computed_label(ddir, name)
             continue
         if not ddir.has(f"utt2{name}"):
             raise SebenchError(f"{ddir.path}: no utt2{name} for the threshold on {name} "
@@ -61,9 +96,10 @@ def _labels(ddir, names):
 
 
 def _kept(keys, values, thresholds):
+    """The keys whose every label lies in its (lo, hi) bounds."""
     return [k for k in keys if all(
-        not math.isnan(values[n].get(k, math.nan)) and values[n].get(k, -math.inf) >= lo
-        for n, lo in thresholds.items())]
+        not math.isnan(values[n].get(k, math.nan)) and lo <= values[n].get(k, -math.inf) <= hi
+        for n, (lo, hi) in thresholds.items())]
 
 
 def curate(src, dst, cfg):
@@ -91,13 +127,16 @@ def curate(src, dst, cfg):
     rows = [("all", None, len(keys), hours(keys))]
     for name, minimums in grid.items():
         for lo in minimums:
-            subset = _kept(keys, values, {name: float(lo)})
+            subset = _kept(keys, values, {name: (float(lo), math.inf)})
             rows.append((name, float(lo), len(subset), hours(subset)))
-    kept = _kept(keys, values, {n: float(v) for n, v in keep.items()})
+    bounds = {n: _bounds(n, v) for n, v in keep.items()}
+    kept = _kept(keys, values, bounds)
     if not kept:
         raise SebenchError(f"{src}: no utterance clears {keep}; lower the thresholds")
     ops.subset(src, dst, keys=kept)
-    rows.append(("kept: " + ", ".join(f"{n} >= {v:g}" for n, v in keep.items()), None,
+    rows.append(("kept: " + ", ".join(f"{n} >= {lo:g}" if hi == math.inf else
+                                      f"{lo:g} <= {n} <= {hi:g}"
+                                      for n, (lo, hi) in bounds.items()), None,
                  len(kept), hours(kept)))
     return rows
 

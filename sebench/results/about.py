@@ -2,7 +2,8 @@
 read from what the experiments saved (``exp/<system>/config.yaml`` with the training command
 line, ``model/model.yaml``, ``model/info.json``), the recipe's system entry
 (``exp/conf/recipe.yaml``: the enhancer spec of systems that are not one trained model) and
-the data dirs the training read (``clean.scp`` present: paired). ``about:`` entries in
+the data dirs the training read (``clean.scp`` present, or an on-the-fly stream that is not
+``unpaired``: paired). ``about:`` entries in
 ``recipe.yaml`` or ``eval.yaml`` override any field that cannot be derived.
 """
 import json
@@ -149,11 +150,12 @@ def describe_experiment(exp_dir, seen=()):
     options = cfg.get("method_options") or {}
     words = _command_words(config_file)
     cwd = _training_cwd(words, exp_dir)
+    from sebench.train.onthefly import stream_file, stream_is_paired   # torch: only here
     for label, path in _training_sets(words, cwd):
         about.sets.append(label)
-        if os.path.isdir(path):
-            about.data.add("paired" if os.path.isfile(os.path.join(path, "clean.scp"))
-                           else "unpaired")
+        if os.path.isdir(path) or stream_file(path):   # a data dir or an on-the-fly stream
+            about.data.add("paired" if os.path.isfile(os.path.join(path, "clean.scp")) or
+                           stream_is_paired(path) else "unpaired")
     teacher = TEACHERS.get(cfg.get("method"))
     if teacher:
         about.teacher, about.teacher_path = teacher(options, exp_dir)

@@ -6,8 +6,10 @@ Order of operations (compare DNS-Challenge ``audiolib.snr_mixer``):
    on, so the reverberant speech stays time-aligned with the dry target (no lag to undo);
 2. SNR: the noise is scaled so that the *active* speech level (ITU-T P.56, of the
    reverberant speech when reverb is applied) lies ``snr_db`` above the noise RMS over the
-   utterance. DNS compares plain RMS values (its ``active_rms`` threshold is a dB value
-   compared with a linear RMS), which makes pauses lower the effective SNR;
+   utterance (``snr_reference="active"``). DNS compares plain RMS values (its ``active_rms``
+   threshold is a dB value compared with a linear RMS), which makes pauses lower the
+   effective SNR; ``snr_reference="global"`` uses the speech's RMS over the whole utterance,
+   pauses included (paper 001's Table 2 lists unprocessed SI-SDR equal to the nominal SNR);
 3. level: one gain for all components sets either the mixture RMS (``mixture_rms``, dBFS,
    paper 002's U[-38, -18]) or the dry speech's active level (``speech_active``, -26 dBov);
 4. optional noise floor: white noise ``dynamic_range_db`` below the mixture peak is added to
@@ -26,6 +28,19 @@ from sebench.audio.levels import ActiveLevel, active_level_db, peak_db, rms_db
 from sebench.errors import ConfigError
 
 
+SNR_REFERENCES = ("active", "global")
+
+
+class _GlobalLevel:
+    """The speech's plain RMS level, with ``ActiveLevel``'s ``db(gain)`` interface."""
+
+    def __init__(self, speech):
+        self.level = rms_db(speech)
+
+    def db(self, gain=1.0):
+        return self.level + 20 * np.log10(gain)
+
+
 @dataclass
 class Mixture:
     mixture: np.ndarray
@@ -36,7 +51,7 @@ class Mixture:
     noise_gain: float            # gain applied to the source noise
     clipped_rescaled: bool
     level_db: float              # the mixture's resulting RMS level in dBFS
-    snr_db: float                # the measured active-speech SNR
+    snr_db: float                # the measured SNR (on the snr_reference speech level)
 
 
 def reverberate(clean, rir, direct_index=0):
@@ -50,8 +65,10 @@ def reverberate(clean, rir, direct_index=0):
 
 
 def mix(clean, noise, fs, snr_db, level_db, level_mode="mixture_rms", rir=None, direct_index=0,
-        clip_peak=0.99, dynamic_range_db=None, floor_rng=None):
+        clip_peak=0.99, dynamic_range_db=None, floor_rng=None, snr_reference="active"):
     """Mix one utterance; ``clean`` and ``noise`` are equally long float arrays."""
+    if snr_reference not in SNR_REFERENCES:
+        raise ConfigError(f"snr_reference must be active or global, got {snr_reference!r}")
     clean = np.asarray(clean, dtype=np.float64)
     noise = np.asarray(noise, dtype=np.float64)
     if clean.shape != noise.shape:
@@ -67,7 +84,7 @@ def mix(clean, noise, fs, snr_db, level_db, level_mode="mixture_rms", rir=None, 
     noise_rms_db = rms_db(noise)
     if not np.isfinite(noise_rms_db) or noise_rms_db < -200:
         raise ConfigError("noise is digital silence")
-    speech_level = ActiveLevel(speech, fs)   # filtered once; the final SNR reuses it
+    speech_level = ActiveLevel(speech, fs) if snr_reference == "active" else _GlobalLevel(speech)
     noise_gain = 10 ** ((speech_level.db() - snr_db - noise_rms_db) / 20)
     noise = noise * noise_gain
     mixture = speech + noise

@@ -24,6 +24,7 @@ DEFAULTS = {
     "seed": 0,
     "snr_range": [-5.0, 20.0],    # dB, continuous U[lo, hi] on active speech power
     "snrs": None,                 # a list, e.g. [0, 5, 10, 15, 20]: draw one of these instead
+    "snr_reference": "active",    # active: P.56 active speech level | global: RMS over all
     "level_mode": "mixture_rms",  # mixture_rms (dBFS) | speech_active (P.56 dBov of dry speech)
     "level_range": [-38.0, -18.0],
     "reverb_prob": 0.5,           # used when --rir is given
@@ -44,6 +45,8 @@ DEFAULTS = {
     "utt_prefix": "",
 }
 
+#: segments drawn from one noise file before its silence counts as an unusable source
+NOISE_REDRAWS = 20
 AUDIO_KINDS = ("wav", "clean", "noise", "clean_rev")   # folders under the output dir
 #: what a finished run indexes; wav.scp is written last, so it exists only when all did
 INDEX_FILES = ("clean.scp", "noise.scp", "clean_rev.scp", "utt2spk", "spk2utt",
@@ -107,7 +110,8 @@ def _utt_id(prefix, speaker, clean_key, index):
 
 
 class Simulator:
-    def __init__(self, cfg, sources, out):
+    def __init__(self, cfg, sources, out, frames_cache=None):
+        """``frames_cache``: source lengths shared with other simulators of the same sources."""
         self.cfg, self.src, self.out = cfg, sources, out
         self.fs = int(cfg["fs"])
         n = len(sources.clean_keys)
@@ -116,7 +120,7 @@ class Simulator:
         self.num = int(cfg["num"]) if cfg["num"] is not None else n
         if cfg["on_error"] not in ("fail", "skip"):
             raise ConfigError(f"on_error must be fail or skip, got {cfg['on_error']!r}")
-        self._frames_cache = {}
+        self._frames_cache = {} if frames_cache is None else frames_cache
 
     def plan(self, index):
         """Every random draw of item ``index``, in a fixed order."""
@@ -155,6 +159,21 @@ class Simulator:
         return [self.audio_path(kind, utt) for kind in AUDIO_KINDS]
 
     def _make(self, index):
+        cfg = self.cfg
+        row, signals = self.render(index)
+        sub = cfg["subtype"]
+        row["wav"] = self._write("wav", row["utt"], signals["wav"], sub)
+        if not cfg["unpaired"]:
+            row["clean_path"] = self._write("clean", row["utt"], signals["clean"], sub)
+            row["noise_path"] = self._write("noise", row["utt"], signals["noise"], sub)
+            if signals["clean_rev"] is not None:
+                row["clean_rev"] = self._write("clean_rev", row["utt"], signals["clean_rev"], sub)
+        return row
+
+    def render(self, index):
+        """Item ``index`` in memory: its meta row and signals {wav, clean, noise, clean_rev}
+        (clean_rev None without reverb); what ``sebench simulate`` writes and what the
+        trainer's on-the-fly streams (``sebench.train.onthefly``) feed the model."""
         cfg, src, fs = self.cfg, self.src, self.fs
         p = self.plan(index)
         rng = p["rng"]
@@ -172,7 +191,8 @@ class Simulator:
             rt60 = meta.get("rt60", "")
         m = mix(clean, noise, fs, p["snr_db"], p["level_db"], cfg["level_mode"], rir=rir,
                 direct_index=direct, clip_peak=float(cfg["clip_peak"]),
-                dynamic_range_db=cfg["dynamic_range_db"], floor_rng=rng)
+                dynamic_range_db=cfg["dynamic_range_db"], floor_rng=rng,
+                snr_reference=cfg["snr_reference"])
         speaker = src.utt2spk.get(p["clean"], p["clean"])
         utt = _utt_id(cfg["utt_prefix"], speaker, p["clean"], index)
         row = {"index": index, "utt": utt, "speaker": speaker, "clean": clean_path,
@@ -185,14 +205,8 @@ class Simulator:
         mixture = m.mixture
         if cfg["unpaired"]:
             mixture, row["channel_effects"] = self._degrade(mixture, p, rng, row)
-        sub = cfg["subtype"]
-        row["wav"] = self._write("wav", utt, mixture, sub)
-        if not cfg["unpaired"]:
-            row["clean_path"] = self._write("clean", utt, m.clean, sub)
-            row["noise_path"] = self._write("noise", utt, m.noise, sub)
-            if m.clean_rev is not None:
-                row["clean_rev"] = self._write("clean_rev", utt, m.clean_rev, sub)
-        return row
+        return row, {"wav": mixture, "clean": m.clean, "noise": m.noise,
+                     "clean_rev": m.clean_rev}
 
     def _clean(self, path, rng):
         """The clean speech and its crop offset; with ``segment``, only the crop is read."""
@@ -235,13 +249,17 @@ class Simulator:
                 return noise, offset
             rng.bit_generator.state = state   # silent segment or short file: the full path
         noise_full = _read_source(path, self.fs, cfg["channel"], "noise")
-        try:
-            noise, offset = fit_noise(noise_full, length, rng, loop=cfg["noise_loop"])
-        except ConfigError as e:
-            raise AudioError(path, str(e)) from None
-        if not np.any(noise):
-            raise AudioError(path, f"noise is silent at offset {offset}")
-        return noise, offset
+        # real noise clips hold stretches of digital silence (ESC-50 pads its clips with
+        # zeros): a silent segment is redrawn, the first draw unchanged for all other files
+        for _ in range(NOISE_REDRAWS):
+            try:
+                noise, offset = fit_noise(noise_full, length, rng, loop=cfg["noise_loop"])
+            except ConfigError as e:
+                raise AudioError(path, str(e)) from None
+            if np.any(noise):
+                return noise, offset
+        raise AudioError(path, f"noise is silent in {NOISE_REDRAWS} drawn segments of "
+                               f"{length} samples")
 
     def _frames(self, path, cache):
         """Length of a seekable source already at the output rate, else None (read whole)."""

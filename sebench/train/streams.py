@@ -1,4 +1,5 @@
-"""Named training data streams: one data dir, dataset and batch sampler per stream.
+"""Named training data streams: one data dir (or on-the-fly stream declaration, see
+``sebench.train.onthefly``), dataset and batch sampler per stream.
 
 A method declares ``streams = {"paired": ("wav", "clean"), "unpaired": ("wav",)}``. The
 first (primary) stream defines the epoch; every other stream cycles through its own epochs
@@ -12,6 +13,7 @@ import zlib
 from sebench.errors import SebenchError
 from sebench.train.data import (AudioDataset, BucketBatchSampler, data_file_options, make_loader,
                                 train_crop_seconds)
+from sebench.train.onthefly import OnTheFlyDataset, stream_file
 
 
 def stream_seed(seed, name, primary):
@@ -22,8 +24,12 @@ class Stream:
     def __init__(self, name, data_dir, fields, fs, dcfg, seed, dist, primary):
         self.name, self.path, self.primary = name, data_dir, primary
         seed = stream_seed(seed, name, primary)
-        self.dataset = AudioDataset(data_dir, fields, fs=fs, segment=train_crop_seconds(dcfg),
-                                    seed=seed, **data_file_options(dcfg))
+        if stream_file(data_dir):   # a declared on-the-fly stream: mixed as it is read
+            self.dataset = OnTheFlyDataset(data_dir, fields, fs=fs,
+                                           segment=train_crop_seconds(dcfg), seed=seed)
+        else:
+            self.dataset = AudioDataset(data_dir, fields, fs=fs, segment=train_crop_seconds(dcfg),
+                                        seed=seed, **data_file_options(dcfg))
         self.sampler = BucketBatchSampler(self.dataset.lengths(), dcfg["batch_size"], seed=seed,
                                           bucket_batches=dcfg["bucket_batches"],
                                           world_size=dist.world_size, rank=dist.rank)

@@ -10,6 +10,12 @@ conf=conf        # the effective config dir
 nj=1
 seed=0
 fractions="10 20 30 40"   # paired fractions in percent (recipe.yaml's systems use these)
+# Real unpaired speech for the Unpaired-* systems (with --confdir conf/real): a data dir of real
+# noisy recordings (e.g. `sebench prepare vox2`'s train), a folder of audio files, or "dns"
+# for DNS1's real recordings (prepared below). It is formatted and curated
+# by conf/curate_unpaired.yaml (speech activity and WADA-SNR about 10 dB, as the paper's
+# filtered AudioSet) into $out/real_unpaired; the report lands in $out/real_unpaired_curation.md.
+unpaired=
 . ./path.sh
 . ./cmd.sh
 . ./db.sh
@@ -34,3 +40,15 @@ for set in clean_train noise_train; do
     sebench data subset "$out/$set" "$out/${set}_p$f" --random "$n" --seed "$seed"
   done
 done
+if [ -n "$unpaired" ]; then
+  src=$unpaired
+  if [ "$unpaired" = dns ]; then src=$out/dns/test_real_recordings; fi
+  if [ ! -f "$src/wav.scp" ]; then   # a folder of recordings: indexed first
+    sebench data from-folder "$src" "$out/.real_unpaired_src"
+    src=$out/.real_unpaired_src
+  fi
+  # hidden: stage 2 formats every set of $out, and the uncurated set is not one of the recipe's
+  sebench data format "$src" "$out/.real_unpaired_all" --fs 16000 --nj "$nj"
+  sebench data curate "$out/.real_unpaired_all" "$out/real_unpaired" \
+    --config "$conf/curate_unpaired.yaml" --report "$out/real_unpaired_curation.md"
+fi

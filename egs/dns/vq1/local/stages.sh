@@ -40,3 +40,31 @@ if begin_stage 12 "$fractions $configs $systems" "PESQ and SI-SDR per paired fra
   done
   end_stage 12 "$fractions $configs $systems"
 fi
+
+# Stage 13: the triplet weight x margin, which the paper leaves open ("m is a constant"), swept
+# on the validation set at one paired fraction for each triplet loss (conf/triplet_sweep_*.yaml
+# declares the grid and the criterion, the best validation supervised loss): one Paired-*
+# training per point, exp/triplet_sweep/<config>/{table.md,chosen.json}. The embedding loss
+# (cosine) and the feature loss (squared error of normalised log-power) get their own chosen
+# margin: their scales differ. Copy the chosen values into conf/train_<config>.yaml (and the
+# Unpaired-* configs of the same loss) to use them.
+sweep_fraction=20
+sweep_configs="paired_emb paired_feat"
+if begin_stage 13 "$sweep_fraction $sweep_configs" "triplet weight x margin sweep (validation set)"; then
+  if [ -f "$exp/vqvae_p$sweep_fraction/.done" ]; then
+    device_opts=""
+    if [ "$ngpu" -eq 0 ]; then device_opts="--device cpu"; fi
+    for config in $sweep_configs; do
+      say "triplet sweep $config: sebench grid-sweep (log $exp/log/triplet_sweep_$config.log)"
+      ${cuda_cmd} --gpu "$ngpu" "$exp/log/triplet_sweep_$config.log" \
+        sebench grid-sweep --grid "$conf/triplet_sweep_$config.yaml" \
+        --out "$exp/triplet_sweep/$config" --title "triplet weight x margin: $config" -- \
+        train --config "$conf/train_$config.yaml" --model-config "$conf/gru.yaml" \
+        --train "paired=$data/paired_p$sweep_fraction" --valid "$data/paired_valid" \
+        --seed "$seed" --method_options.vqvae "$exp/vqvae_p$sweep_fraction" $device_opts
+    done
+  else
+    say "stage 13: no VQ-VAE of paired fraction $sweep_fraction ($exp/vqvae_p$sweep_fraction): skipped"
+  fi
+  end_stage 13 "$sweep_fraction $sweep_configs"
+fi
