@@ -5,7 +5,8 @@ in this process after a warm-up, timed with process CPU time. Clips: --clips cli
 3 s and 10 s, speech-like tones in noise (seeded). Prints CPU s per clip for:
 speechmos's DNSMOS loop; sebench one run per window (max_batch=1); sebench with a clip's
 windows batched; sebench with all clips' windows batched (score_batch); and the largest
-score difference batched vs unbatched and vs speechmos.
+score difference batched vs unbatched and vs speechmos; then the share of Conv in one P.835
+run (onnxruntime's profiler).
 Run: OMP_NUM_THREADS=1 .venv/bin/python bench/dnsmos_batch_bench.py [--clips 6] [--max-batch 16]
 """
 import argparse
@@ -70,6 +71,35 @@ def main():
               f"{t_clip / n:.3f} ({t_clip / t_ref:.2f}x) | clips batched {t_all / n:.3f} "
               f"({t_all / t_ref:.2f}x); max |diff| batched vs unbatched {diff_b:.2e}, "
               f"vs speechmos {diff_r:.2e}", flush=True)
+    conv_share()
+
+
+def conv_share():
+    import collections
+    import json
+
+    import onnxruntime as ort
+
+    from sebench.metrics.dnsmos import model_dir
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = 1, 1
+    opts.enable_profiling = True
+    sess = ort.InferenceSession(os.path.join(model_dir(), "sig_bak_ovr.onnx"), opts,
+                                providers=["CPUExecutionProvider"])
+    x = clips_of(9.01, 1, seed=0)[0][None, :144160]
+    for _ in range(3):
+        sess.run(None, {"input_1": x})
+    path = sess.end_profiling()
+    with open(path) as f:
+        events = json.load(f)
+    os.remove(path)
+    per_op = collections.Counter()
+    for e in events:
+        if e.get("cat") == "Node":
+            per_op[e["args"].get("op_name")] += e["dur"]
+    total = sum(per_op.values())
+    print("P.835 time by op: " + ", ".join(f"{op} {100 * t / total:.1f} %"
+                                           for op, t in per_op.most_common(3)))
 
 
 if __name__ == "__main__":
