@@ -181,7 +181,7 @@ def test_gan_default_asynchronous_labels_fill_the_replay_buffer(quality_data, tm
     before = _params(trainer)
     trainer.run()
     gan = trainer.method
-    assert gan.replay and all(1.0 <= mos <= 5.0 for _, mos in gan.replay)
+    assert gan.replay and all(1.0 <= mos <= 5.0 for _, mos, _ in gan.replay)
     assert gan.labeller.misses >= len(gan.replay)
     assert _changed(before, trainer, "se") and _changed(before, trainer, "d")
     from sebench.errors import ConfigError

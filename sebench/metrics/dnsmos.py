@@ -62,9 +62,21 @@ def sha256(path):
 
 
 class DNSMOS:
-    """``DNSMOS()(audio, fs)`` -> dict with p808, sig, bak, ovrl, sig_raw, bak_raw, ovrl_raw."""
+    """``DNSMOS()(audio, fs)`` -> dict with p808, sig, bak, ovrl, sig_raw, bak_raw, ovrl_raw;
+    ``score_batch([audio, ...], fs)`` -> one dict per clip.
 
-    def __init__(self, threads=1):
+    Both ONNX models take a batch dimension (inputs ``(N, 144160)`` and ``(N, 900, 120)``), so
+    the windows of a clip (and of several clips) can go through each session together,
+    ``max_batch`` at a time. The default is 1 (one run per window, as dnsmos_local.py does):
+    on the 2-core CPU measured (bench/dnsmos_batch_bench.py) batching saved nothing, since
+    P.835's convolutions (97 % of its time) cost the same per window at any batch size, and
+    batches of 8+ were slower (cache); scores are identical either way.
+    """
+
+    def __init__(self, threads=1, max_batch=1):
+        if int(max_batch) < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch!r}")
+        self.max_batch = int(max_batch)
         import onnxruntime as ort
 
         folder = model_dir()
@@ -130,6 +142,9 @@ class DNSMOS:
         9.01 s are tiled by doubling, as DNSMOS defines; with "reference" every window of the
         tiled signal is scored (a 2 s clip -> 16 s -> 7 windows, like dnsmos_local.py), with
         "first_window" only the first (7x cheaper; the training-time labeller's choice)."""
+        return self.score_batch([audio], fs, models, short_clips, windows)[0]
+
+    def _segments(self, audio, fs, short_clips, windows):
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
             raise ValueError("DNSMOS takes mono audio")
@@ -144,22 +159,36 @@ class DNSMOS:
         starts = self.windows(audio.size, windows)
         if short and short_clips == "first_window":
             starts = starts[:1]
-        raw = {"sig": [], "bak": [], "ovrl": [], "p808": []}
-        for start in starts:
-            seg = audio[start:start + length]
-            if "p835" in models:
-                sig, bak, ovrl = self.p835.run(None, {"input_1": seg[None, :]})[0][0]
-                for key, value in zip(("sig", "bak", "ovrl"), (sig, bak, ovrl)):
-                    raw[key].append(float(value))
-            if "p808" in models:
-                p808 = self.p808.run(None, {"input_1": self._log_mel(seg[:-160])[None]})[0][0][0]
-                raw["p808"].append(float(p808))
-        out = {"p808": float(np.mean(raw["p808"]))} if raw["p808"] else {}
-        for key in ("sig", "bak", "ovrl") if raw["sig"] else ():
-            values = np.asarray(raw[key])
-            out[f"{key}_raw"] = float(np.mean(values))
-            out[key] = float(np.mean(np.polyval(_POLY[key], values)))
-        return out
+        return [audio[start:start + length] for start in starts]
+
+    def _run(self, session, inputs):
+        """One session over a list of same-shaped inputs, ``max_batch`` at a time."""
+        out = []
+        for lo in range(0, len(inputs), self.max_batch):
+            out.append(session.run(None, {"input_1": np.stack(inputs[lo:lo + self.max_batch])})[0])
+        return np.concatenate(out) if out else np.zeros((0, 3), np.float32)
+
+    def score_batch(self, audios, fs=FS, models=("p835", "p808"), short_clips="reference",
+                    windows="official"):
+        """Scores of several clips; their windows share the ONNX runs (same scores as one
+        clip at a time: every window is computed independently)."""
+        segments = [self._segments(a, fs, short_clips, windows) for a in audios]
+        flat = [seg for segs in segments for seg in segs]
+        bounds = np.cumsum([0] + [len(segs) for segs in segments])
+        p835 = self._run(self.p835, flat) if "p835" in models else None
+        p808 = self._run(self.p808, [self._log_mel(seg[:-160]) for seg in flat])[:, 0] \
+            if "p808" in models else None
+        results = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            out = {"p808": float(np.mean(p808[lo:hi].astype(np.float64)))} \
+                if p808 is not None else {}
+            if p835 is not None:
+                for col, key in enumerate(("sig", "bak", "ovrl")):
+                    values = p835[lo:hi, col].astype(np.float64)
+                    out[f"{key}_raw"] = float(np.mean(values))
+                    out[key] = float(np.mean(np.polyval(_POLY[key], values)))
+            results.append(out)
+        return results
 
 
 def get_dnsmos():

@@ -54,11 +54,17 @@ def digest(audio):
 
 
 class Labeller:
-    def __init__(self, label="p808", workers=1, fs=16000):
+    """``max_pending``: at most this many estimates wait for a worker at once (``submit``
+    blocks on the oldest beyond it), so queued audio stays bounded however slow scoring is."""
+
+    def __init__(self, label="p808", workers=1, fs=16000, max_pending=None):
         if label not in LABELS:
             raise ConfigError(f"label metric must be one of {', '.join(LABELS)}, got {label!r}")
+        if max_pending is not None and int(max_pending) < 1:
+            raise ConfigError(f"max_pending must be >= 1 (or null), got {max_pending!r}")
         self.label, self.fs = label, int(fs)
         self.intrusive = label in INTRUSIVE_LABELS
+        self.max_pending = None if max_pending is None else int(max_pending)
         self.cache, self.pending = {}, []
         self.pool = mp.get_context("fork").Pool(int(workers), initializer=_init_worker,
                                                 initargs=(label,))
@@ -73,8 +79,10 @@ class Labeller:
     def _references(self, estimates, references):
         return [None] * len(estimates) if references is None else list(references)
 
-    def label_now(self, estimates, references=None):
-        """Scores for a list of 1-D arrays, waiting for them (cached ones cost nothing)."""
+    def label_now(self, estimates, references=None, cache=True):
+        """Scores for a list of 1-D arrays, waiting for them (cached ones cost nothing).
+        ``cache=False``: do not keep the new scores (audio that never recurs, e.g. SE outputs,
+        would grow the cache and the checkpoint without bound)."""
         references = self._references(estimates, references)
         keys = [self._key(a, r) for a, r in zip(estimates, references)]
         todo = {}
@@ -83,32 +91,50 @@ class Labeller:
                 todo[k] = (a, r)
         self.hits += len(estimates) - len(todo)
         self.misses += len(todo)
+        scores = {}
         if todo:
-            scores = self.pool.map(_score, [(a, r, self.fs, self.label) for a, r in todo.values()])
-            self.cache.update(zip(todo, scores))
-        return [self.cache[k] for k in keys]
+            scores = dict(zip(todo, self.pool.map(_score, [(a, r, self.fs, self.label)
+                                                           for a, r in todo.values()])))
+            if cache:
+                self.cache.update(scores)
+        return [self.cache[k] if k in self.cache else scores[k] for k in keys]
 
-    def submit(self, estimates, payloads, references=None):
+    def unscored(self):
+        """How many submitted estimates are still waiting for (or in) a worker."""
+        return sum(1 for _, _, job, _ in self.pending if job is not None and not job.ready())
+
+    def submit(self, estimates, payloads, references=None, cache=True):
         """Queue estimates for scoring; ``collect`` returns (payload, score) once scored."""
         for audio, ref, payload in zip(estimates, self._references(estimates, references), payloads):
             key = self._key(audio, ref)
             if key in self.cache:
                 self.hits += 1
-                self.pending.append((payload, key, None))
-            else:
-                self.misses += 1
-                self.pending.append((payload, key, self.pool.apply_async(
-                    _score, ((audio, ref, self.fs, self.label),))))
+                self.pending.append((payload, key, None, cache))
+                continue
+            if self.max_pending is not None:      # backpressure: wait for the oldest first
+                for _, _, job, _ in self.pending:
+                    if self.unscored() < self.max_pending:
+                        break
+                    if job is not None:
+                        job.wait()
+            self.misses += 1
+            self.pending.append((payload, key, self.pool.apply_async(
+                _score, ((audio, ref, self.fs, self.label),)), cache))
 
-    def collect(self, wait=False):
+    def collect(self, wait=False, wait_for=None):
+        """(payload, score) of the finished estimates, in submission order; ``wait`` waits
+        for all, ``wait_for(payload)`` for those it is true of."""
         done, left = [], []
-        for payload, key, job in self.pending:
-            if job is None or wait or job.ready():
-                if job is not None:
-                    self.cache[key] = job.get()
+        for payload, key, job, cache in self.pending:
+            if job is None:
                 done.append((payload, self.cache[key]))
+            elif wait or job.ready() or (wait_for is not None and wait_for(payload)):
+                score = job.get()
+                if cache:
+                    self.cache[key] = score
+                done.append((payload, score))
             else:
-                left.append((payload, key, job))
+                left.append((payload, key, job, cache))
         self.pending = left
         return done
 

@@ -3,7 +3,10 @@
 ``linear`` (default): (y - lo) / (hi - lo), MOS 1..5 -> 0..1 (paper 000 says "normalised by a
 sigmoid" without details; the linear map is the documented default). ``sigmoid``:
 1 / (1 + exp(-(y - mid) / s)) with mid = (lo + hi) / 2 and s = (hi - lo) / 8, which maps lo..hi
-to about 0.02..0.98. ``none``: the raw scale (PESQNet outputs PESQ directly).
+to about 0.02..0.98. ``sigmoid_raw``: 1 / (1 + exp(-y)), the sigmoid of the score itself
+(paper 000: "normalize the MOS score from 1~5 to 0~1 by a Sigmoid operation", as its cited
+MetricGAN-U code does: MOS 1..5 -> 0.731..0.993; MOS_max is sigmoid(hi)). ``none``: the raw
+scale (PESQNet outputs PESQ directly).
 Predictions are always reported back on the label's own scale (``denormalize``).
 """
 import csv
@@ -13,7 +16,7 @@ import torch
 
 from sebench.errors import ConfigError, SebenchError
 
-NORMS = ("linear", "sigmoid", "none")
+NORMS = ("linear", "sigmoid", "sigmoid_raw", "none")
 
 
 class LabelScale:
@@ -22,6 +25,9 @@ class LabelScale:
             raise ConfigError(f"label norm must be one of {NORMS}, got {norm!r}")
         self.norm, self.lo, self.hi = norm, float(lo), float(hi)
         self.mid, self.s = (self.lo + self.hi) / 2, (self.hi - self.lo) / 8
+        if norm == "sigmoid_raw":              # the sigmoid of the score itself
+            self.mid, self.s, self.norm = 0.0, 1.0, "sigmoid"
+        self.name = norm
 
     def normalize(self, y):
         if self.norm == "linear":
@@ -52,7 +58,7 @@ class LabelScale:
         return self.best if value is None else float(self.normalize(float(value)))
 
     def to_dict(self):
-        return {"norm": self.norm, "lo": self.lo, "hi": self.hi}
+        return {"norm": self.name, "lo": self.lo, "hi": self.hi}
 
 
 def mos_from_csv(path, key_column, score_column, scale_lo=0.0, scale_hi=100.0, mos_lo=1.0,

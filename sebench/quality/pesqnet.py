@@ -32,6 +32,7 @@ class PESQNet(QualityPredictor):
         self.branches = nn.ModuleList(nn.Conv1d(d, conv_out, w, padding=w // 2) for w in widths)
         self.blstm = nn.LSTM(conv_out * len(widths), hidden, batch_first=True, bidirectional=True)
         self.head = nn.Sequential(nn.Linear(8 * hidden, fc), nn.ReLU(), nn.Linear(fc, 1))
+        self._finish()
 
     def forward_mag(self, mag, frame_lengths=None):
         b, f, t = mag.shape

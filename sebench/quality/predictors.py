@@ -7,6 +7,12 @@
 Inputs of any length; padded frames are excluded from every pooling. Output: the score in the
 normalised label space (see ``labels.py``); ``forward_mag`` takes a magnitude directly, which
 Algorithm 1 and the reference-free SE losses need.
+
+``feature`` picks the input (``log``: 0.1 log magnitude minus its utterance mean; ``log1p``;
+``magnitude``: raw, as MetricGAN(-U)'s discriminator reads it). ``spectral_norm: true`` wraps
+every convolution and Linear layer in spectral normalisation, as MetricGAN(-U)'s discriminator
+does (a Lipschitz bound: smoother input gradients for the SE model and Algorithm 1); the
+LSTMs of blstm / cnn_blstm are left as they are.
 """
 import torch
 from torch import nn
@@ -36,10 +42,14 @@ def masked_mean(x, frame_lengths, dim):
 class QualityPredictor(nn.Module):
     kind = "predictor"
 
-    def __init__(self, fs=16000, stft=None, feature="log", level_norm=True, label=None):
+    def __init__(self, fs=16000, stft=None, feature="log", level_norm=True, label=None,
+                 spectral_norm=False):
         if feature not in ("log", "log1p", "magnitude"):
             raise ConfigError(f"predictor feature must be log, log1p or magnitude, got {feature!r}")
+        if not isinstance(spectral_norm, bool):
+            raise ConfigError(f"predictor spectral_norm must be true or false, got {spectral_norm!r}")
         super().__init__()
+        self.spectral_norm = spectral_norm
         self.level_norm = bool(level_norm)
         self.fs = int(fs)
         self.stft_cfg = STFTConfig(**dict({"n_fft": 512, "hop_length": 256, "win_length": 512},
@@ -56,6 +66,13 @@ class QualityPredictor(nn.Module):
         """The label scale the predictor's outputs live on (``denormalize`` reports them)."""
         from sebench.quality.labels import LabelScale
         return LabelScale(self.label["norm"], self.label["lo"], self.label["hi"])
+
+    def _finish(self):
+        """Called at the end of each subclass's ``__init__``, once every layer exists."""
+        if self.spectral_norm:
+            for module in list(self.modules()):
+                if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def magnitude(self, wave):
         return stft(wave, self.stft_cfg).abs()
@@ -95,6 +112,7 @@ class CNNQ(QualityPredictor):
         for a, b in zip(dims[:-1], dims[1:]):
             layers += [nn.Linear(a, b), nn.LeakyReLU(0.01)]
         self.head = nn.Sequential(*layers, nn.Linear(dims[-1], 1))
+        self._finish()
 
     def forward_mag(self, mag, frame_lengths=None):
         x = self.cnn(self.features(mag).transpose(1, 2).unsqueeze(1))   # (B, C, T, F)
@@ -121,6 +139,7 @@ class BLSTMQ(QualityPredictor):
     def __init__(self, hidden=200, layers=2, fc=(50, 10), **kw):
         super().__init__(**kw)
         self.head = _BLSTMHead(self.num_bins, hidden, layers, fc)
+        self._finish()
 
     def forward_mag(self, mag, frame_lengths=None):
         return self.head(self.features(mag).transpose(1, 2), frame_lengths)
@@ -133,6 +152,7 @@ class CNNBLSTMQ(QualityPredictor):
         self.cnn = _cnn(channels, kernel)
         self.pool = nn.AvgPool2d((1, freq_pool))        # along frequency only, never time
         self.head = _BLSTMHead(channels[-1] * (self.num_bins // freq_pool), hidden, layers, fc)
+        self._finish()
 
     def forward_mag(self, mag, frame_lengths=None):
         x = self.pool(self.cnn(self.features(mag).transpose(1, 2).unsqueeze(1)))  # (B, C, T, F')

@@ -14,6 +14,7 @@ from sebench.data.datadir import DataDir
 from sebench.data.scan import training_check
 from sebench.errors import AudioError, SebenchError
 from sebench.simulate.seeding import item_rng
+from sebench.train.valid_subset import recorded_subset
 
 FIELD_SCP = {"wav": "wav.scp", "clean": "clean.scp", "clean_rev": "clean_rev.scp",
              "noise": "noise.scp"}
@@ -23,7 +24,7 @@ class AudioDataset(torch.utils.data.Dataset):
     """Utterances of a data dir; ``fields`` picks the scp files read together (same crop)."""
 
     def __init__(self, data_dir, fields=("wav",), fs=16000, segment=None, seed=0,
-                 random_crop=True, max_utts=None, channel=None, skip_bad=False):
+                 random_crop=True, max_utts=None, channel=None, skip_bad=False, subset_file=None):
         ddir = DataDir(data_dir)
         ddir.require()
         self.path, self.fs, self.seed = str(data_dir), int(fs), int(seed)
@@ -45,8 +46,8 @@ class AudioDataset(torch.utils.data.Dataset):
         keys = sorted(set.intersection(*(set(s) for s in list(scps.values()) +
                                          list(self.labels.values()))))
         keys = [k for k in keys if all(np.isfinite(lab[k]) for lab in self.labels.values())]
-        if max_utts:
-            keys = keys[:int(max_utts)]
+        if max_utts or subset_file:   # speaker-stratified, seeded, recorded (valid_subset.py)
+            keys = recorded_subset(subset_file, data_dir, keys, max_utts or None, self.seed)
         if not keys:
             raise SebenchError(f"{data_dir}: no utterance has all of {', '.join(self.fields)}")
         self.channel = channel

@@ -95,7 +95,9 @@ class Trainer:
         if self.valid_dir:
             vset = AudioDataset(self.valid_dir, self.method.valid_fields, fs=fs,
                                 segment=dcfg["valid_segment"], seed=self.cfg["seed"],
-                                random_crop=False, max_utts=dcfg["valid_max_utts"], **files)
+                                random_crop=False, max_utts=dcfg["valid_max_utts"],
+                                subset_file=self._path("valid_subset.txt")
+                                if self.dist.is_main else None, **files)
             vsampler = BucketBatchSampler(vset.lengths(), dcfg["valid_batch_size"], shuffle=False)
             self.valid_loader = make_loader(vset, vsampler, 0)
 
@@ -197,7 +199,7 @@ class Trainer:
         if t["valid_metrics"] and self.valid_dir and main:
             from sebench.train.validation import BackgroundScorer
             self.scorer = BackgroundScorer(self.exp_dir, self.valid_dir, t["valid_metrics"],
-                                           t["valid_metric_utts"])
+                                           t["valid_metric_utts"], self.cfg["seed"])
             self.scorer.resume(self.state["pending_metrics"])
         # a metric can stop training on rank 0 at any step: every rank must hear it
         self._share_stop = self.dist.enabled and bool(t["valid_metrics"] and self.valid_dir) \

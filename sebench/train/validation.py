@@ -1,7 +1,7 @@
 """Validation metrics (PESQ, STOI, DNSMOS...) scored in a background process.
 
 At a validation step the trainer writes the SE model's outputs for a small, fixed subset of
-the validation set (peak-normalised exactly as `sebench enhance` writes them), then starts
+the validation set (speaker-stratified, recorded in ``valid_metric_subset.txt``) (peak-normalised exactly as `sebench enhance` writes them), then starts
 ``sebench score`` on them without waiting; finished results are collected at later steps
 (``poll``) and at the end (``wait``), always in step order, so decisions taken on them (the
 best checkpoint, early stopping) do not depend on which scoring finished first. Steps still
@@ -17,14 +17,17 @@ import torch
 
 from sebench.audio.io import peak_normalize, read, write
 from sebench.data.datadir import DataDir
+from sebench.train.valid_subset import recorded_subset
 
 
 class BackgroundScorer:
-    def __init__(self, exp_dir, valid_dir, metrics, num_utts=8):
+    def __init__(self, exp_dir, valid_dir, metrics, num_utts=8, seed=0):
         self.exp_dir, self.valid_dir = exp_dir, valid_dir
         self.metrics = metrics
         ddir = DataDir(valid_dir)
-        self.keys = ddir.keys[:int(num_utts)]
+        # speaker-stratified and recorded, so a resume scores the same utterances
+        self.keys = recorded_subset(os.path.join(exp_dir, "valid_metric_subset.txt"), valid_dir,
+                                    ddir.keys, int(num_utts), seed, salt="valid_metrics")
         self.wavs = ddir.read("wav.scp")
         self.has_ref = ddir.has("clean.scp")
         self.running = {}   # step -> (Popen or None when already scored, out dir, log file)

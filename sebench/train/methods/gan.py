@@ -3,10 +3,16 @@
 L_D = E_x[(D(x) - MOS_x)^2 + (D(SE(x)) - MOS_SE(x))^2] with MOS from ``label_metric``
 (a DNSMOS score, or ``pesq`` for paired data), recomputed for
 the current SE outputs; L_SE = E[(D(SE(x)) - MOS_max)^2]. D starts from random weights.
-DNSMOS labels are cached by content (unchanged audio is never rescored) and computed in
-worker processes; with ``async_labels`` D trains on a replay buffer of labelled past outputs
-(MetricGAN+'s historical set) while the newest outputs are being scored, so the step never
-waits for DNSMOS. ``async_labels: false`` waits (exact MetricGAN order, bit-exact resume).
+DNSMOS labels of the noisy inputs are cached by content (never rescored); outputs are
+scored in worker processes. With ``async_labels`` D trains on a replay buffer of labelled
+past outputs (MetricGAN+'s historical set) while the newest outputs are being scored.
+Staleness is bounded: ``max_label_age`` (in SE steps) drops older outputs from the buffer
+and makes the step wait (backpressure) for outputs that would otherwise age past it, so D
+never learns from outputs more than that many SE updates old; ``max_pending`` caps the
+audio queued for scoring (memory stays flat). ``label_age`` / ``label_age_max`` in
+train_log.csv are the ages of the outputs D learnt from. ``async_labels: false`` waits
+every step (exact MetricGAN order, bit-exact resume); with ``max_label_age: 0`` as well, D
+learns from the current outputs only (paper 000's L_D, no history).
 """
 import time
 
@@ -25,7 +31,8 @@ D_DEFAULT = {"kind": "predictor", "name": "cnn", "label": {"norm": "linear", "lo
 class MetricGAN(TrainingMethod):
     options = {"label_metric": "p808", "label_workers": 1, "async_labels": True, "replay_size": 200,
                "replay_per_step": 4, "order": ["d", "se"], "d_steps": 1, "d_model": None,
-               "target": None, "init_from": None, "label_per_step": None}
+               "target": None, "init_from": None, "label_per_step": None, "max_label_age": 2,
+               "max_pending": 64}
     teacher_guided = True
 
     def __init__(self, cfg, trainer):
@@ -37,7 +44,13 @@ class MetricGAN(TrainingMethod):
         if self.opts["label_metric"] in INTRUSIVE_LABELS:    # e.g. true PESQ: paired data
             self.streams = {"train": ("wav", "clean")}
             self.valid_fields = ("wav",)
-        self.replay = []          # [(audio array, MOS)] of past SE outputs
+        for name in ("max_label_age", "max_pending"):
+            value = self.opts[name]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < (0 if name == "max_label_age" else 1)):
+                raise ConfigError(f"method_options.{name}: an integer >= "
+                                  f"{0 if name == 'max_label_age' else 1} or null, got {value!r}")
+        self.replay = []          # [(audio array, MOS, SE step that produced it)] of past outputs
         self.labeller = None
         self._draws = 0
 
@@ -46,7 +59,8 @@ class MetricGAN(TrainingMethod):
         d = build_predictor(self.opts["d_model"] or D_DEFAULT)
         self.scale = d.scale
         self.target = self.quality_target(self.scale)
-        self.labeller = Labeller(self.opts["label_metric"], self.opts["label_workers"], se.fs)
+        self.labeller = Labeller(self.opts["label_metric"], self.opts["label_workers"], se.fs,
+                                 max_pending=self.opts["max_pending"])
         return {"se": se, "d": d}
 
     def optimizers(self):
@@ -65,19 +79,29 @@ class MetricGAN(TrainingMethod):
         n_new = self.opts["label_per_step"] or len(enhanced)
         new_refs = refs[:n_new] if refs else None
         mos_x = self.labeller.label_now(noisy, refs)     # cached: each input scored once
+        step, max_age = self.trainer.state["step"], self.opts["max_label_age"]
+        outputs = enhanced[:n_new]
         if self.opts["async_labels"]:
-            self.labeller.submit(enhanced[:n_new], enhanced[:n_new], new_refs)
-            fresh = self.labeller.collect(wait=not self.replay)   # the very first step waits
+            self.labeller.submit(outputs, [(a, step) for a in outputs], new_refs, cache=False)
+            first = not self.replay                       # the very first step waits
+            fresh = self.labeller.collect(wait_for=lambda p: first or (
+                max_age is not None and step - p[1] >= max_age))
+            fresh = [(a, s, at) for (a, at), s in fresh]
         else:
-            fresh = list(zip(enhanced[:n_new], self.labeller.label_now(enhanced[:n_new], new_refs)))
+            fresh = list(zip(outputs, self.labeller.label_now(outputs, new_refs, cache=False),
+                             [step] * len(outputs)))
         timing["label"] += time.perf_counter() - t0
-        self.replay = (self.replay + [(a, s) for a, s in fresh if s == s])[-int(self.opts["replay_size"]):]
+        replay = self.replay + [(a, s, at) for a, s, at in fresh if s == s]
+        if max_age is not None:
+            replay = [r for r in replay if step - r[2] <= max_age]
+        self.replay = replay[-int(self.opts["replay_size"]):]
         rng = item_rng(self.cfg["seed"], self._draws, "replay")
         self._draws += 1
         k = min(len(self.replay), int(self.opts["replay_per_step"]))
         picked = [self.replay[i] for i in rng.choice(len(self.replay), k, replace=False)] if k else []
-        audios = noisy + [a for a, _ in picked]
-        labels = torch.tensor(mos_x + [s for _, s in picked], dtype=torch.float32)
+        ages = [step - at for _, _, at in picked]
+        audios = noisy + [a for a, _, _ in picked]
+        labels = torch.tensor(mos_x + [s for _, s, _ in picked], dtype=torch.float32)
         t0 = time.perf_counter()
         wave, lengths = pad(audios)
         wave, lengths = wave.to(self.trainer.device), lengths.to(self.trainer.device)
@@ -86,7 +110,11 @@ class MetricGAN(TrainingMethod):
             loss = ((pred - self.scale.normalize(labels.to(pred.device))) ** 2).mean()
         self.trainer.optimize("d", loss)
         timing["d"] += time.perf_counter() - t0
-        return float(loss.detach()), float(labels[len(noisy):].mean()) if picked else float("nan")
+        out = {"d_loss": float(loss.detach()),
+               "replay_mos": float(labels[len(noisy):].mean()) if picked else float("nan")}
+        if ages:      # absent (not NaN) while nothing is labelled, so log means stay finite
+            out.update(label_age=sum(ages) / len(ages), label_age_max=max(ages))
+        return out
 
     def _se_step(self, batch, timing):
         t0 = time.perf_counter()
@@ -111,7 +139,7 @@ class MetricGAN(TrainingMethod):
         for phase in self.opts["order"]:
             if phase == "d":
                 for _ in range(int(self.opts["d_steps"])):
-                    out["d_loss"], out["replay_mos"] = self._d_step(batch, timing)
+                    out.update(self._d_step(batch, timing))
             else:
                 out["loss"], out["teacher"] = self._se_step(batch, timing)
         out.update({f"time_{k}": v for k, v in timing.items()})
@@ -129,7 +157,9 @@ class MetricGAN(TrainingMethod):
                 "label_cache": self.labeller.cache if self.labeller else {}}
 
     def load_state_dict(self, state):
-        self.replay, self._draws = state["replay"], state["draws"]
+        # replay entries of checkpoints without the producing step count as step 0 (too old)
+        self.replay = [r if len(r) == 3 else (r[0], r[1], 0) for r in state["replay"]]
+        self._draws = state["draws"]
         if self.labeller:
             self.labeller.cache.update(state["label_cache"])
 
