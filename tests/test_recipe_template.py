@@ -375,3 +375,46 @@ def test_second_run_in_one_recipe_stops_naming_the_running_one(toy, tmp_path):
         held = run(recipe, *opts, VBD=str(corpus))       # and a lock held here stops it
     assert held.returncode != 0 and f"(PID {os.getpid()};" in held.stderr
     assert run(recipe, *opts, VBD=str(corpus)).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.recipe
+def test_stage_6_resumes_after_a_kill_and_refuses_an_edited_config(toy, tmp_path):
+    """Issue 31: editing conf/train_*.yaml after a killed stage 6 resumed the checkpoint with
+    the new config. Now the rerun stops naming the changed key; with the config restored it
+    resumes where the kill left it."""
+    _, corpus = toy
+    recipe = tmp_path / "egs" / "toy" / "se1"
+    made = subprocess.run([str(TEMPLATE / "setup.sh"), str(recipe), "VBD"], capture_output=True,
+                          text=True)
+    assert made.returncode == 0, made.stderr
+    (recipe / "local" / "data.sh").write_text(TOY_DATA_SH)
+    (recipe / "conf" / "eval.yaml").write_text(yaml.safe_dump(EVAL))
+    (recipe / "conf" / "recipe.yaml").write_text(yaml.safe_dump({"systems": {
+        "sup": {"train": {"config": "train_sup.yaml", "model": "model.yaml", "data": "test"}}}}))
+    (recipe / "conf" / "model.yaml").write_text((REPO / "conf" / "models" /
+                                                 "cnn_blstm_tiny.yaml").read_text())
+    train_cfg = {"data": {"segment": 0.25, "batch_size": 1},
+                 "optim": {"se": {"lr": 1e-3}},
+                 "train": {"epochs": 2, "checkpoint_every": 1, "log_every": 1, "amp": False}}
+    (recipe / "conf" / "train_sup.yaml").write_text(yaml.safe_dump(train_cfg))
+    opts = ["--exp", tmp_path / "exp", "--data", tmp_path / "data", "--stop_stage", 6,
+            "--ngpu", 0]
+    exp = tmp_path / "exp" / "sup"
+    killed = run(recipe, *opts, VBD=str(corpus), SEBENCH_KILL_AFTER_STEP="4")
+    assert killed.returncode != 0 and not (exp / ".done").exists()
+    written = (exp / "config.yaml").read_text()
+
+    train_cfg["optim"]["se"]["lr"] = 5e-4
+    (recipe / "conf" / "train_sup.yaml").write_text(yaml.safe_dump(train_cfg))
+    edited = run(recipe, *opts, VBD=str(corpus))
+    assert edited.returncode != 0 and not (exp / ".done").exists()
+    assert "optim.se.lr 0.001 -> 0.0005" in edited.stdout + edited.stderr
+    assert (exp / "config.yaml").read_text() == written
+
+    train_cfg["optim"]["se"]["lr"] = 1e-3
+    (recipe / "conf" / "train_sup.yaml").write_text(yaml.safe_dump(train_cfg))
+    rerun = run(recipe, *opts, VBD=str(corpus))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "resumed from" in (tmp_path / "exp" / "log" / "sup.log").read_text()
+    assert "step 6" in (exp / ".done").read_text()

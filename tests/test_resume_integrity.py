@@ -191,6 +191,7 @@ def test_mid_epoch_kill_resumes_exactly_for_methods_that_sample(name, fake_dirs,
 # -- a resume with another config, two trainings at once --------------------------------------
 
 
+@pytest.mark.slow
 def test_resume_with_a_changed_config_stops_naming_the_keys(fake_dirs, tmp_path, monkeypatch):
     cfg = fake_method.config(train={"epochs": 3, "checkpoint_every": 2})
     exp, dirs = str(tmp_path / "exp"), fake_streams(fake_dirs)
@@ -268,6 +269,7 @@ def test_lock_is_released_when_the_training_fails(fake_dirs, tmp_path, monkeypat
 # -- validation rows and --print-config ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_kill_between_epoch_validation_and_checkpoint_adds_no_duplicate_row(fake_dirs, tmp_path,
                                                                            monkeypatch):
     """Epoch 0 ends at step 6: latest.pt is saved at step 6 (checkpoint_every 3), then the
