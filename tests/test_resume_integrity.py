@@ -249,14 +249,22 @@ def test_second_training_into_a_locked_experiment_stops_naming_the_holder(fake_d
     assert os.path.isfile(os.path.join(exp, ".done"))
 
 
+def _sleeper(ready):
+    ready.set()
+    time.sleep(60)
+
+
 def test_lock_is_released_when_the_training_fails(fake_dirs, tmp_path, monkeypatch):
     cfg = fake_method.config()
     exp = str(tmp_path / "exp")
     killed_run(monkeypatch, 1, cfg, exp, fake_streams(fake_dirs), None, "cpu")
     with experiment_lock(exp):       # would raise if the killed run still held it
         # a forked child (a loader worker) outliving its trainer does not keep the lock
-        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+        fork = multiprocessing.get_context("fork")
+        ready = fork.Event()
+        child = fork.Process(target=_sleeper, args=(ready,))
         child.start()
+        assert ready.wait(60)         # the child runs (its fork hooks are done)
     try:
         with experiment_lock(exp):
             pass
