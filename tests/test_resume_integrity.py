@@ -249,6 +249,14 @@ def test_second_training_into_a_locked_experiment_stops_naming_the_holder(fake_d
     assert os.path.isfile(os.path.join(exp, ".done"))
 
 
+def test_a_config_the_trainer_refuses_is_not_written(fake_dirs, tmp_path):
+    cfg = fake_method.config(optim={"zz": {"lr": 0.1}})
+    exp = tmp_path / "exp"
+    with pytest.raises(ConfigError, match="optim.zz: method fake2 has no optimiser"):
+        train_experiment(cfg, str(exp), fake_streams(fake_dirs), None, "cpu")
+    assert not (exp / "config.yaml").exists()
+
+
 def _sleeper(ready):
     ready.set()
     time.sleep(60)

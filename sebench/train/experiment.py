@@ -40,9 +40,10 @@ def train_experiment(cfg, exp, train_dirs, valid_dir, device=None, force=False, 
                                                         torch.get_num_threads()))))
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         os.makedirs(exp, exist_ok=True)
-        if main_rank:
+        trainer = Trainer(cfg, exp, train_dirs, valid_dir, device)
+        if main_rank:       # once the config has passed the trainer's checks: it is used
             cfgmod.save_config(cfg, os.path.join(exp, "config.yaml"), command=command)
-        state = Trainer(cfg, exp, train_dirs, valid_dir, device).run()
+        state = trainer.run()
         if main_rank:
             atomic_write_text(done, f"step {state['step']}\n")
             log.info("finished at step %d (epoch %d); best %s at step %s", state["step"],
