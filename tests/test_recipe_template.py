@@ -1,9 +1,11 @@
 """The recipe template (egs/TEMPLATE/se1) on a toy corpus: a recipe made by setup.sh, stage
 selection, done markers with signatures, --force_stage, db.sh roots from the environment,
 a missing or wrong root, config overlays, and the systems declaration behind `se.sh`."""
+import fcntl
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -329,3 +331,90 @@ def test_overlay_merges_keys_and_rewrites_only_changes(tmp_path):
     assert (out / "train.yaml").stat().st_mtime_ns == stamp
     materialize(str(conf), None, str(out))
     assert yaml.safe_load((out / "train.yaml").read_text())["data"]["batch_size"] == 8
+
+
+@pytest.mark.slow
+def test_second_run_in_one_recipe_stops_naming_the_running_one(toy, tmp_path):
+    """Issue 31: two ./run.sh in one recipe dir both ran stage 1 on the same data/ and exp/.
+    se.sh now locks EXP/.lock: the second stops at once naming the first's PID."""
+    recipe, corpus = toy
+    exp, go = tmp_path / "exp", tmp_path / "go"
+    # the first run waits in a recipe stage (sourced after stage 10) until `go` exists
+    (recipe / "local" / "wait.sh").write_text(
+        f'for i in $(seq 600); do [ -e "{go}" ] && break; sleep 0.1; done\n')
+    opts = ["--exp", exp, "--data", tmp_path / "data", "--stop_stage", 0]
+    env = {k: v for k, v in os.environ.items() if k != "VBD"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    first = subprocess.Popen(["./run.sh", "--nj", "1", *map(str, opts), "--local_stages",
+                              "local/wait.sh"], cwd=recipe, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):          # until the first run holds the lock and wrote its PID
+            text = (exp / ".lock").read_text().strip() if (exp / ".lock").exists() else ""
+            if text:
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.1)
+        holder = int(text)
+        assert "se.sh" in Path(f"/proc/{holder}/cmdline").read_text()
+        second = run(recipe, *opts, VBD=str(corpus))
+        assert second.returncode != 0 and "Traceback" not in second.stderr
+        line = second.stderr.strip()
+        assert "\n" not in line and f"another run is using {exp} (PID {holder};" in line
+        assert "=== stage" not in second.stdout
+    finally:
+        go.touch()
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, out + err
+    # the lock went with the first run: a lock taken here succeeds, and so does a rerun
+    with open(exp / ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        held = run(recipe, *opts, VBD=str(corpus))       # and a lock held here stops it
+    assert held.returncode != 0 and f"(PID {os.getpid()};" in held.stderr
+    assert run(recipe, *opts, VBD=str(corpus)).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.recipe
+def test_stage_6_resumes_after_a_kill_and_refuses_an_edited_config(toy, tmp_path):
+    """Issue 31: editing conf/train_*.yaml after a killed stage 6 resumed the checkpoint with
+    the new config. Now the rerun stops naming the changed key; with the config restored it
+    resumes where the kill left it."""
+    _, corpus = toy
+    recipe = tmp_path / "egs" / "toy" / "se1"
+    made = subprocess.run([str(TEMPLATE / "setup.sh"), str(recipe), "VBD"], capture_output=True,
+                          text=True)
+    assert made.returncode == 0, made.stderr
+    (recipe / "local" / "data.sh").write_text(TOY_DATA_SH)
+    (recipe / "conf" / "eval.yaml").write_text(yaml.safe_dump(EVAL))
+    (recipe / "conf" / "recipe.yaml").write_text(yaml.safe_dump({"systems": {
+        "sup": {"train": {"config": "train_sup.yaml", "model": "model.yaml", "data": "test"}}}}))
+    (recipe / "conf" / "model.yaml").write_text((REPO / "conf" / "models" /
+                                                 "cnn_blstm_tiny.yaml").read_text())
+    train_cfg = {"data": {"segment": 0.25, "batch_size": 1},
+                 "optim": {"se": {"lr": 1e-3}},
+                 "train": {"epochs": 2, "checkpoint_every": 1, "log_every": 1, "amp": False}}
+    (recipe / "conf" / "train_sup.yaml").write_text(yaml.safe_dump(train_cfg))
+    opts = ["--exp", tmp_path / "exp", "--data", tmp_path / "data", "--stop_stage", 6,
+            "--ngpu", 0]
+    exp = tmp_path / "exp" / "sup"
+    killed = run(recipe, *opts, VBD=str(corpus), SEBENCH_KILL_AFTER_STEP="4")
+    assert killed.returncode != 0 and not (exp / ".done").exists()
+    written = (exp / "config.yaml").read_text()
+
+    train_cfg["optim"]["se"]["lr"] = 5e-4
+    (recipe / "conf" / "train_sup.yaml").write_text(yaml.safe_dump(train_cfg))
+    edited = run(recipe, *opts, VBD=str(corpus))
+    assert edited.returncode != 0 and not (exp / ".done").exists()
+    assert "optim.se.lr 0.001 -> 0.0005" in edited.stdout + edited.stderr
+    assert (exp / "config.yaml").read_text() == written
+
+    train_cfg["optim"]["se"]["lr"] = 1e-3
+    (recipe / "conf" / "train_sup.yaml").write_text(yaml.safe_dump(train_cfg))
+    rerun = run(recipe, *opts, VBD=str(corpus))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "resumed from" in (tmp_path / "exp" / "log" / "sup.log").read_text()
+    assert "step 6" in (exp / ".done").read_text()

@@ -26,16 +26,19 @@ def add_config_options(parser):
                         help="print the resolved config and exit")
 
 
-def resolve_config(defaults, args, rest, flag_keys=(), checks=None):
+def resolve_config(defaults, args, rest, flag_keys=(), checks=None, validate=None):
     """Resolve a command's config from defaults, --config, flags and dotted overrides.
 
     ``flag_keys`` lists (argparse dest, dotted config key) pairs for explicit flags;
-    ``checks`` the command's value rules (see :mod:`sebench.config`).
+    ``checks`` the command's value rules (see :mod:`sebench.config`); ``validate(cfg)`` the
+    command's further checks, run before --print-config prints (it fails where a run would).
     Prints the config and exits when --print-config was given.
     """
     flags = {key: getattr(args, dest, None) for dest, key in flag_keys}
     cfg = cfgmod.resolve(defaults, getattr(args, "config", None), flags,
                          cfgmod.parse_overrides(rest), checks=checks)
+    if validate:
+        validate(cfg)
     if getattr(args, "print_config", False):
         sys.stdout.write(cfgmod.dump_config(cfg))
         raise SystemExit(0)

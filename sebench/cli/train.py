@@ -50,10 +50,15 @@ def run(args, rest):
     from sebench.errors import ConfigError
     from sebench.train.config import CHECKS, DEFAULTS, check_schedule
     from sebench.train.experiment import train_experiment
+    from sebench.train.methods import check_method_options
+
+    def validate(cfg):
+        check_schedule(cfg)
+        check_method_options(cfg)
 
     flags = [("method", "method"), ("seed", "seed")]
-    cfg = resolve_config(DEFAULTS, args, rest, flags, CHECKS)   # bad values fail before torchrun
-    check_schedule(cfg)
+    # bad values fail before torchrun, and before --print-config prints
+    cfg = resolve_config(DEFAULTS, args, rest, flags, CHECKS, validate=validate)
     if args.ngpu > 1 and "WORLD_SIZE" not in os.environ:
         import subprocess
         from sebench.train.distributed import torchrun_argv

@@ -46,9 +46,14 @@ def run(args, rest):
     from sebench.utils.fileio import atomic_write_text
 
     from sebench.train.config import CHECKS, check_schedule
+    from sebench.train.methods import check_method_options
+
+    def validate(cfg):
+        check_schedule(cfg)
+        check_method_options(cfg)
+
     cfg = resolve_config(qp_defaults(), args, rest, [("method", "method"), ("seed", "seed")],
-                         CHECKS)
-    check_schedule(cfg)
+                         CHECKS, validate=validate)
     cfg["model"] = cfgmod.merge(cfgmod.load_yaml(args.qp_config), cfg["model"], strict=False)
     cfg["model"]["kind"] = "predictor"
     if args.label:

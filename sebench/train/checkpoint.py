@@ -72,6 +72,18 @@ def load(path, map_location="cpu"):
         raise SebenchError(f"{path}: cannot load checkpoint ({type(e).__name__}: {e})") from None
 
 
+def load_config(path):
+    """The resolved config a checkpoint was trained with (None when it holds none), without
+    reading its tensors into memory."""
+    if not os.path.isfile(path):
+        raise SebenchError(f"{path}: checkpoint not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as e:  # noqa: BLE001 - a truncated or foreign file
+        raise SebenchError(f"{path}: cannot load checkpoint ({type(e).__name__}: {e})") from None
+    return payload.get("config") if isinstance(payload, dict) else None
+
+
 def average_states(states):
     """Element-wise mean of model state dicts (integer buffers are taken from the first)."""
     if not states:

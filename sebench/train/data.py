@@ -194,10 +194,15 @@ class BucketBatchSampler:
             yield [int(i) for i in b[self.rank::self.world_size]]
 
 
-def make_loader(dataset, sampler, num_workers=0):
+def make_loader(dataset, sampler, num_workers=0, seed=0):
+    """A loader with its own generator: starting an iterator draws a worker seed from it,
+    which would otherwise come from torch's global RNG and shift every later draw of a
+    resumed run (reseed ``loader.generator`` where an epoch starts)."""
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
     return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                                        num_workers=int(num_workers),
-                                       persistent_workers=False,
+                                       persistent_workers=False, generator=generator,
                                        multiprocessing_context="fork" if num_workers else None)
 
 

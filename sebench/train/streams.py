@@ -11,6 +11,7 @@ the run's seed and the stream's name, so two streams over one data dir stay inde
 import zlib
 
 from sebench.errors import SebenchError
+from sebench.simulate.seeding import item_rng
 from sebench.train.data import (AudioDataset, BucketBatchSampler, data_file_options, make_loader,
                                 train_crop_seconds)
 from sebench.train.onthefly import OnTheFlyDataset, stream_file
@@ -33,7 +34,8 @@ class Stream:
         self.sampler = BucketBatchSampler(self.dataset.lengths(), dcfg["batch_size"], seed=seed,
                                           bucket_batches=dcfg["bucket_batches"],
                                           world_size=dist.world_size, rank=dist.rank)
-        self.loader = make_loader(self.dataset, self.sampler, dcfg["num_workers"])
+        self.seed = seed
+        self.loader = make_loader(self.dataset, self.sampler, dcfg["num_workers"], seed)
         if len(self.sampler.global_batches(0)) == 0:
             raise SebenchError(f"{data_dir}: {len(self.dataset)} utterances make no full batch "
                                f"of {dcfg['batch_size']} x {dist.world_size} process(es)")
@@ -45,6 +47,9 @@ class Stream:
         self.epoch, self.position = int(epoch), int(position)
         self.sampler.set_epoch(self.epoch, self.position)
         self.dataset.set_epoch(self.epoch)
+        # the loader's draws depend on the epoch alone, not on where in it the run started
+        seed = item_rng(self.seed, self.epoch, "loader").integers(2 ** 63)
+        self.loader.generator.manual_seed(int(seed))
         self._batches = None
 
     def batches_per_epoch(self):

@@ -14,6 +14,7 @@ accumulating and the validation steps whose metrics are still being scored, so a
 may be taken at any step and a rerun after a kill continues exactly.
 """
 import contextlib
+import copy
 import math
 import os
 import time
@@ -45,6 +46,8 @@ class Trainer:
     def __init__(self, cfg, exp_dir, train_dirs, valid_dir=None, device="cpu"):
         cfg = strip_private(cfg)
         self.cfg, self.exp_dir, self.valid_dir = cfg, exp_dir, valid_dir
+        # the config as given, for the resume check (sebench/train/config_change.py)
+        self.given_cfg = copy.deepcopy(cfg)
         self.dist = DistContext()
         if device == "cuda" and self.dist.enabled:
             device = f"cuda:{self.dist.local_rank}"
@@ -79,7 +82,7 @@ class Trainer:
         self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "streams": {}, "best": None,
                       "best_step": None, "nbest": [], "bad_validations": 0, "criteria": {},
                       "stopped": None, "data_seconds": 0.0, "step_seconds": 0.0,
-                      "log_sums": {}, "pending_metrics": []}
+                      "log_sums": {}, "pending_metrics": [], "valid_step": 0}
         self.selection = Selection(self.criteria, t, self.state, self._path("checkpoints"))
         self.scorer = None
 
@@ -99,7 +102,7 @@ class Trainer:
                                 subset_file=self._path("valid_subset.txt")
                                 if self.dist.is_main else None, **files)
             vsampler = BucketBatchSampler(vset.lengths(), dcfg["valid_batch_size"], shuffle=False)
-            self.valid_loader = make_loader(vset, vsampler, 0)
+            self.valid_loader = make_loader(vset, vsampler, 0, seed=self.cfg["seed"])
 
     def total_steps(self):
         t = self.cfg["train"]
@@ -145,7 +148,7 @@ class Trainer:
                      pending_metrics=sorted(self.scorer.pending) if self.scorer else [])
         return {"state": state, "models": {k: m.state_dict() for k, m in self._modules.items()},
                 "optim": self.optim.state_dict(), "rng": ckpt.rng_state(),
-                "method": self.method.state_dict(), "config": self.cfg}
+                "method": self.method.state_dict(), "config": self.given_cfg}
 
     def save(self, name):
         self.optim.share_pending()        # every rank, before rank 0 writes
@@ -189,11 +192,14 @@ class Trainer:
         self.valid_log = CSVLog(self._path("valid_log.csv"), writer=main)
         self.metric_log = CSVLog(self._path("valid_metrics.csv"), writer=main)
         step = self.state["step"]
-        # rows a killed run wrote after its checkpoint; metric rows of steps that were still
-        # being scored at the checkpoint are collected again
+        # rows a killed run wrote after its checkpoint, validations included that ran at the
+        # checkpoint's step but after it was saved (the epoch-end one: they are run again);
+        # metric rows of steps that were still being scored at the checkpoint are collected
+        # again. Checkpoints without valid_step predate it: their step is the bound.
+        validated = min(step, self.state.get("valid_step", step))
         self.train_log.truncate_after(step)
-        self.valid_log.truncate_after(step)
-        self.metric_log.truncate_after(step, drop=self.state["pending_metrics"])
+        self.valid_log.truncate_after(validated)
+        self.metric_log.truncate_after(validated, drop=self.state["pending_metrics"])
         self.tb = TensorBoard(self._path("tensorboard")) if main else None
         t = self.cfg["train"]
         if t["valid_metrics"] and self.valid_dir and main:
@@ -330,6 +336,8 @@ class Trainer:
     def validate(self):
         if self.valid_loader is None:
             return
+        self.state["valid_step"] = self.state["step"]    # checkpoints from here on include it
+        self.valid_loader.generator.manual_seed(int(self.cfg["seed"]))
         values, stop = (self._validate_main() if self.dist.is_main else (None, False))
         values, stop = self.dist.broadcast_object((values, stop))
         self.state["stopped"] = stop or self.state["stopped"]

@@ -155,6 +155,24 @@ run_training() {  # a system's `before` commands (once), then its training throu
 }
 
 mkdir -p "$exp/log"
+# one run per experiment dir: a second ./run.sh would redo stage 1 under the running one
+# and both would write the same data/ and exp/. The lock is on an open file (fd 9, which
+# the stages' commands inherit), so the kernel drops it however the run ends.
+if command -v flock > /dev/null; then
+  exec 9>> "$exp/.lock"
+  if ! flock -n 9; then
+    holder=$(cat "$exp/.lock" 2> /dev/null || true)
+    state="PID ${holder:-unknown}"
+    if [ -n "$holder" ] && ! kill -0 "$holder" 2> /dev/null; then
+      state="PID $holder has ended, a command it started still runs"
+    fi
+    echo "$(basename "$0"): another run is using $exp ($state; lock $exp/.lock): wait for it or stop it" >&2
+    exit 1
+  fi
+  echo "$$" > "$exp/.lock"
+else
+  say "warning: flock (util-linux) not found: nothing stops a second run in $exp"
+fi
 conf=$exp/conf       # the effective configs: conf/ with the --confdir overlay merged
 sebench recipe conf --conf conf --confdir "$confdir" --leave-out "$leave_out_sets" \
   --out "$conf" > /dev/null

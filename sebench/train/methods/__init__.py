@@ -22,6 +22,16 @@ METHODS = Registry("training method", {
 })
 
 
+def check_method_options(cfg):
+    """The check of ``method_options`` that building the method makes (unknown keys, value
+    types), without building it: ``--print-config`` and the CLI fail where a run would."""
+    from sebench.config import check_section
+    method = METHODS.get(cfg["method"])
+    if hasattr(method, "base_method"):          # a factory (semi): its base method's options
+        method, cfg = method.base_method(cfg)
+    check_section(cfg.get("method_options"), method.options, "method_options")
+
+
 def build_method(cfg, trainer):
     """The method object for ``cfg["method"]`` (a class or a factory function)."""
     return METHODS.get(cfg["method"])(cfg, trainer)

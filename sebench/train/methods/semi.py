@@ -7,8 +7,8 @@ is `sebench enhance robust_q:QP,after=MODEL`.)
 from sebench.errors import ConfigError
 
 
-def semi(cfg, trainer):
-    """A factory: the base method, built with the remaining options."""
+def base_method(cfg):
+    """(the base method's class, the config it is built with: ``base`` taken out)."""
     from sebench.train.methods.deepdream import DeepDream
     from sebench.train.methods.gan import MetricGAN
     opts = dict(cfg.get("method_options") or {})
@@ -19,4 +19,13 @@ def semi(cfg, trainer):
     if not opts.get("init_from"):
         raise ConfigError("semi needs method_options.init_from: a supervised experiment or "
                           "model dir whose SE weights start the training")
-    return bases[base](dict(cfg, method_options=opts), trainer)
+    return bases[base], dict(cfg, method_options=opts)
+
+
+def semi(cfg, trainer):
+    """A factory: the base method, built with the remaining options."""
+    method, cfg = base_method(cfg)
+    return method(cfg, trainer)
+
+
+semi.base_method = base_method     # for check_method_options (a factory has no `options`)
