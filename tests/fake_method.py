@@ -95,7 +95,7 @@ class FakeScorer:
     """Background metrics without scoring: the n-th validation gets VALUES[n]."""
     VALUES = [0.5, 0.6, 0.55, 0.58, 0.7, 0.8]
 
-    def __init__(self, exp_dir, valid_dir, metrics, num_utts):
+    def __init__(self, exp_dir, valid_dir, metrics, num_utts, seed=0):
         self.running, self.launched = {}, 0
 
     def resume(self, steps):

@@ -54,8 +54,11 @@ def test_vox2s_default_supervised_model_is_a_vbd_system_on_paper_000s_split():
         assert f"--method_options.qp {{exp:{qp}}}" in vox2[name]["train"]["args"]
         iub = name.replace("deepdream", "deepdream_iub")
         assert f"--method_options.qp {{env:IUB_PACKED}}/{qp}.zip" in vox2[iub]["train"]["args"]
+    # Algorithm 1 on the supervised output, with the robust-Q training attack's settings
     assert vox2["semi+robust_q"]["enhance"] == \
-        "--robust-q {exp:qp_robust} --after {env:VBD_SUPERVISED}"
+        "--robust-q {exp:qp_robust} --after {env:VBD_SUPERVISED} --rq-steps 10 --rq-lr 0.1 " \
+        "--rq-step plain"
+    assert vox2["robust_q"]["enhance"].endswith("--rq-steps 10 --rq-lr 0.1 --rq-step plain")
     assert vox2["supervised"]["enhance"] == "{env:VBD_SUPERVISED}"
     # the paper's names: Tables 3-7 in order, the DNS3 blind set is Table 4, Table 2 predictors
     policy = load(VOX2 / "conf" / "eval.yaml")
