@@ -48,6 +48,10 @@ COMMANDS = {
                                                         "vs SNR of several VQ-VAEs, one line each"),
     "plot-lines": Command("sebench.cli.plot_lines", "metrics or improvements against a swept "
                                                     "parameter, one line per system family"),
+    "pesqnet-accuracy": Command("sebench.cli.pesqnet_accuracy", "paper 002: PESQNet's MAE/LCC "
+                                "on noisy and enhanced speech (Tables I-II, Figs. 7-8)"),
+    "pesqnet-curves": Command("sebench.cli.pesqnet_curves", "paper 002: J_total, PESQNet MAE "
+                              "and true PESQ per epoch of <1-1> (Figs. 9-12)"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]

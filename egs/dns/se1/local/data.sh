@@ -8,6 +8,7 @@ out=data/local   # one data dir per set: $out/<set>/wav.scp ... (stage 2 formats
 conf=conf        # the effective config dir
 nj=1
 seed=0
+require=test_synthetic_no_reverb,test_synthetic_with_reverb,test_dns2_synthetic,test_dns3_real
 prepare_opts=    # more `sebench prepare dns` options (--band fullband, --valid-fraction F)
 . ./path.sh
 . ./cmd.sh
@@ -18,6 +19,6 @@ if [ -z "${DNS}" ]; then
   echo "$0: DNS is not set: set it in db.sh or run 'DNS=/path/to/corpus ./run.sh'" >&2
 fi
 # a missing root or a wrong layout: one line naming the problem, the expected tree, exit 1
-sebench prepare dns --root "${DNS}" --out "$out" --seed "$seed" ${prepare_opts}
+sebench prepare dns --root "${DNS}" --out "$out" --seed "$seed" --require "$require" ${prepare_opts}
 sebench rir --out "$out/rirs_sim" --config "$conf/rir.yaml" --seed "$seed" --nj "$nj" \
   --cmd "$train_cmd"
