@@ -70,9 +70,10 @@ def masked_mean_per_utt(err, mask, bins="half"):
 
     ``bins``: ``half`` averages the F = K/2 + 1 stored bins; ``full`` is paper 002's
     1/(L K) sum over all K = 2 (F - 1) bins of the Hermitian spectrum (bins 1..K/2-1 stand
-    for their mirror images too). Both weigh the inner bins alike: full / half is
-    F (e_0 + e_N + 2 M) / (K (e_0 + e_N + M)), K/2 + 1 over K/2 (257/256 at K = 512) when
-    the DC and Nyquist errors e_0, e_N are small against the inner bins' sum M."""
+    for their mirror images too). full / half = F (e_0 + e_N + 2 M) / (K (e_0 + e_N + M))
+    with e_0, e_N the DC and Nyquist errors and M the inner bins' sum: 1 when the edge bins
+    carry an average bin's error, at most F/(K/2) = 257/256 (no error there), at least
+    F/K = 257/512 (all error there)."""
     if bins not in BIN_MODES:
         raise ConfigError(f"bins must be one of {', '.join(BIN_MODES)}, got {bins!r}")
     if bins == "full":
