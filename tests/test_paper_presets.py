@@ -49,3 +49,15 @@ def test_paper_preset_is_fp32_and_unclipped_unless_its_paper_says(path):
         assert any("clip" in ln for ln in comments), f"{path}: clipping without a why"
     else:
         assert all(c in (None, 0, 0.0) for c in clips.values()), (path, clips)
+
+
+def test_every_preset_the_paper_002_sheet_names_exists():
+    import re
+    sheet = (REPO / "docs" / "papers" / "002.md").read_text()
+    named = set(re.findall(r"`(egs/[\w/.-]+\.(?:yaml|sh))`", sheet))
+    assert len(named) >= 13 and "egs/dns/se1/conf/train_pesqnet.yaml" in named
+    missing = sorted(p for p in named if not (REPO / p).is_file())
+    assert not missing, missing
+    # and every preset of the recipe is in the sheet
+    presets = {str(p.relative_to(REPO)) for p in REPO.glob("egs/dns/se1/conf/*.yaml")}
+    assert presets <= named, sorted(presets - named)
