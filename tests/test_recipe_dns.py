@@ -48,7 +48,7 @@ def test_a_tree_without_the_dns2_dns3_test_sets_stops_at_stage_1(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)   # about 40 sebench calls on a shared 2-core machine
+@pytest.mark.timeout(2700)   # about 55 sebench calls on a shared 2-core machine
 @pytest.mark.recipe
 def test_dns_recipe_smoke_on_a_dns1_tree(tmp_path):
     make_dns_tree(tmp_path / "DNS", seconds=1.0, later_tests=True)
