@@ -86,7 +86,7 @@ def test_dns_recipe_smoke_on_a_dns1_tree(tmp_path):
     assert cfg["train"]["amp"] is False and cfg["train"]["grad_clip"] is None
     assert cfg["method_options"]["valid_loss"] == "estimate"
     assert cfg["method_options"]["mse_bins"] == "full"
-    pesqnet_cfg = yaml.safe_load((exp / "pesqnet" / "model_pesqnet" / "config.yaml").read_text())
+    pesqnet_cfg = yaml.safe_load((exp / "pesqnet" / "model_pesqnet" / "model.yaml").read_text())
     assert pesqnet_cfg["feature"] == "magnitude"
     # stage 11: Tables I-II and Figs. 7-8; stage 12: Figs. 9-12
     table2 = (exp / "pesqnet_accuracy" / "table2" / "accuracy.md").read_text()
