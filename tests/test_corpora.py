@@ -59,6 +59,7 @@ def trees(tmp_path_factory):
         "vbd": testing.make_vbd_tree(base / "vbd"),
         "dns1": testing.make_dns_tree(base / "dns1"),
         "dns3": testing.make_dns_tree(base / "dns3", dns3=True, blind_tracks=True),
+        "dns_later": testing.make_dns_tree(base / "dns_later", utts=1, later_tests=True),
         "daps": testing.make_daps_tree(base / "daps", devices=("ipad_office1",)),
         "vox2": testing.make_vox2_tree(base / "vox2"),
         "iub100": testing.make_iub_tree(base / "iub100", scale="0-100"),
@@ -166,6 +167,34 @@ def test_dns1_sets_pairing_and_blind_classification(trees, tmp_path, capsys):
     assert keys(out, "blind_reverb") == {"reverb_fileid_1"}
     assert keys(out, "blind_real") == {"ms_realrec_Laptop(Windows)_A33D6XFZHIRXMM_Typing"}
     assert not (out / "rirs").exists()  # DNS1 has no impulse_responses/
+
+
+def test_dns2_and_dns3_test_sets_of_paper_002(trees, tmp_path, capsys):
+    out = tmp_path / "data"
+    ok(capsys, "dns", trees["dns_later"], out, "--require", "test_dns2_synthetic,test_dns3_real")
+    for name in ("test_dns2_synthetic", "test_dns2_real", "test_dns3_real"):
+        assert_valid(out / name)
+    test = out / "test_dns2_synthetic"
+    clean = kv(test / "clean.scp")
+    # file id 47 is two clips: read/German speech and emotion, each with its own clean
+    assert set(clean) == {"dns2_fileid_47", "dns2_fileid_105", "dns2_emotion_fileid_47",
+                          "dns2_singing_fileid_59"}
+    assert clean["dns2_fileid_47"].endswith("/synthetic_clean_fileid_47.wav")
+    assert clean["dns2_emotion_fileid_47"].endswith("/synthetic_emotion_clean_fileid_47.wav")
+    assert "german" in kv(test / "wav.scp")["dns2_fileid_47"]
+    assert kv(test / "utt2category") == {"dns2_fileid_47": "speech", "dns2_fileid_105": "speech",
+                                         "dns2_emotion_fileid_47": "emotion",
+                                         "dns2_singing_fileid_59": "singing"}
+    assert kv(test / "utt2snr")["dns2_emotion_fileid_47"] == "14"
+    # DNS3: the real recordings of dev_testset/, not its synthetic clips
+    assert keys(out, "test_dns3_real") == {"ms_realrec_emotional_female_SSW_crying_fileid_3",
+                                           "audioset_realrec_airconditioner_2TE3LoA2OUQ"}
+    assert len(keys(out, "dev_testset")) == 3
+    # a release without them stops with the expected tree when the recipe requires them
+    rc, _, err = prepare(capsys, "dns", trees["dns1"], tmp_path / "d1", "--require",
+                         "test_synthetic_no_reverb,test_dns2_synthetic,test_dns3_real")
+    assert rc == 1 and "test_dns2_synthetic, test_dns3_real not found" in err
+    assert "expected layout of the dns root:" in err and "ICASSP_dev_test_set/" in err
 
 
 def test_dns3_categories_and_rirs_usable_by_simulate(trees, tmp_path, capsys):

@@ -217,8 +217,13 @@ def test_resume_after_sigkill_in_an_accumulating_epoch(data, tmp_path):
         assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), folder
     rows = (tmp_path / "a" / "valid_log.csv").read_text().splitlines()
     assert rows == (tmp_path / "b" / "valid_log.csv").read_text().splitlines()
-    assert {"loss", "j_mse", "pesq", "pesqnet_est", "pesqnet_lcc", "pesqnet_mae"} <= \
-        set(rows[0].split(","))
+    assert {"loss", "j_mse", "pesq", "pesqnet_est", "pesqnet_lcc", "pesqnet_mae",
+            "j_total_est", "j_total_true"} <= set(rows[0].split(","))
+    # the paper's selection (valid_loss: estimate): J_total with PESQNet's estimate, alpha 0
+    import csv
+    for row in csv.DictReader(open(tmp_path / "a" / "valid_log.csv")):
+        assert float(row["loss"]) == pytest.approx(float(row["j_total_est"]), rel=1e-4)
+        assert float(row["j_total_true"]) != pytest.approx(float(row["j_total_est"]), rel=1e-4)
     # PESQNet's accuracy on the last validation: predicted vs true PESQ per clip, scatter plot
     pred = DataDir(tmp_path / "b" / "pesqnet_valid").read("utt2pesqnet")
     assert set(pred) == {"u00", "u01", "u00_noisy", "u01_noisy"}
@@ -230,6 +235,8 @@ def test_resume_after_sigkill_in_an_accumulating_epoch(data, tmp_path):
     ({"alpha": 1.5}, "alpha must lie in [0, 1]"),
     ({"epoch_grad": "total"}, "epoch_grad must be mean or sum"),
     ({"alfa": 0.5}, "unknown config key 'method_options.alfa'"),
+    ({"valid_loss": "pesq"}, "valid_loss must be one of estimate, true_pesq"),
+    ({"mse_bins": "all"}, "bins must be half or full"),
 ])
 def test_bad_options_are_one_line_errors(options, message):
     from sebench.errors import ConfigError

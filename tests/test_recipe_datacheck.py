@@ -209,7 +209,7 @@ def test_a_stereo_corpus_formats_through_the_recipe_with_a_declared_channel(tmp_
 
 @pytest.mark.slow
 def test_dns_recipe_stage_1_stops_on_a_blind_set_without_reverberant_clips(tmp_path):
-    root = make_dns_tree(tmp_path / "DNS")
+    root = make_dns_tree(tmp_path / "DNS", later_tests=True)
     (root / "datasets" / "blind_test_set" / "reverb_fileid_1.wav").unlink()
     proc = run_recipe(REPO / "egs" / "dns" / "se1", "--confdir", "conf/smoke", "--stop_stage", 1,
                       "--data", tmp_path / "data", "--exp", tmp_path / "exp", DNS=str(root))

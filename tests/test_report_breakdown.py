@@ -78,3 +78,24 @@ def test_published_rows_are_marked_and_checked(tmp_path):
                            f"  - {{name: X, source: Y, values: {bad}}}\n")
         with pytest.raises(ConfigError, match=message):
             load_policy(policy_file)
+
+
+def test_published_row_across_several_sets(tmp_path):
+    """Paper 002's Table III: one published row with numbers on two sets (``sets:``)."""
+    head = ("sets:\n  a:\n    metrics: pesq_wb,stoi\n    reference: true\n"
+            "  b:\n    metrics: pesq_wb\n    reference: true\npublished:\n")
+    policy_file = write(tmp_path / "eval.yaml", head +
+                        "  - {name: FCRN, source: paper 002, sets: {a: {pesq_wb: 3.37, stoi: 0.96},"
+                        " b: {pesq_wb: 1.95}}}\n")
+    policy = load_policy(policy_file)
+    scores = tmp_path / "scores"
+    for s in ("a", "b"):
+        write(scores / "fcrn" / s / "summary.json",
+              '{"metrics": {"pesq_wb": {"mean": 2.0, "count": 4}, "stoi": {"mean": 0.9, "count": 4}}}')
+    text = write_results(policy, str(scores), ["fcrn"], str(tmp_path / "R.md"))
+    assert "| *FCRN (published: paper 002)* | *3.37* | *0.96* | *1.95* |" in text
+    for bad, message in (("sets: {b: {stoi: 0.5}}", "'stoi' is not a column of set b"),
+                         ("sets: {a: {pesq_wb: 1}}, values: {pesq_wb: 1}", "not both")):
+        write(policy_file, head + f"  - {{name: X, source: Y, {bad}}}\n")
+        with pytest.raises(ConfigError, match=message):
+            load_policy(policy_file)

@@ -55,6 +55,10 @@ COMMANDS = {
     "plot-spectrogram": Command("sebench.cli.plot_spectrogram", "one utterance's log-mel "
                                 "spectrograms per system and encoder feature maps (paper 004 "
                                 "Figs. 3-4)"),
+    "pesqnet-accuracy": Command("sebench.cli.pesqnet_accuracy", "paper 002: PESQNet's MAE/LCC "
+                                "on noisy and enhanced speech (Tables I-II, Figs. 7-8)"),
+    "pesqnet-curves": Command("sebench.cli.pesqnet_curves", "paper 002: J_total, PESQNet MAE "
+                              "and true PESQ per epoch of <1-1> (Figs. 9-12)"),
 }
 
 USAGE = """usage: sebench [--version] [--debug] <command> [options]

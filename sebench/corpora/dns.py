@@ -11,6 +11,15 @@ name or sub-folder: ``noreverb*``, ``reverb*``, everything else real recordings.
 challenges' blind test release (``ICASSP_blind_test_set/track_N/noisy/``, real recordings per
 track; ``track_2/adaptation_data/`` holds clean enrolment speech, not test clips) becomes one
 set per track, ``blind_track1``, ``blind_track2``; so does a ``blind_dir`` with ``track_N/``.
+
+Paper 002's test sets: the DNS2 (ICASSP 2021) preliminary test set,
+``ICASSP_dev_test_set/track_1/synthetic/{clean,noisy}``, pairs ``synthetic_<cat>_clean_fileid_N``
+(``<cat>``: emotion, singing; none for read and non-English speech) with the noisy
+``synthetic_<cat>_..._fileid_N`` (``test_dns2_synthetic``, ``utt2category``), and its
+``track_1/real_recordings/`` when present (``test_dns2_real``). The DNS3 (Interspeech 2021)
+preliminary test set is the DNS3 release's ``dev_testset/``: its real recordings (a
+``real_recordings/`` folder, else the ``*realrec*`` clips) become ``test_dns3_real``.
+``require`` names sets that must be found: a release without them stops with the tree.
 """
 import csv
 import os
@@ -44,10 +53,16 @@ DNS/                                  (--root: the DNS-Challenge folder, or data
     │   └── real_recordings/*.wav
     ├── blind_test_set/               noreverb_*.wav, reverb_*.wav, real recordings
     │                                 (or noreverb/, reverb/, real/ sub-folders)
+    ├── ICASSP_dev_test_set/          DNS2 (ICASSP 2021) preliminary test set
+    │   └── track_1/synthetic/clean/synthetic_clean_fileid_105.wav
+    │       track_1/synthetic/clean/synthetic_emotion_clean_fileid_12.wav (singing_ too)
+    │       track_1/synthetic/noisy/synthetic_emotion_157018_snr14_tl-22_fileid_12.wav
+    │       track_1/real_recordings/*.wav  (optional)
     ├── ICASSP_blind_test_set/        later (ICASSP) blind test release: real recordings
     │   ├── track_1/noisy/*.wav       ms_realrec_english_..._fileid_2.wav
     │   └── track_2/noisy/*.wav       (track_2/adaptation_data/ is left out)
-    └── dev_testset/                  DNS2/3 dev test clips (unpaired)
+    └── dev_testset/                  DNS3 (Interspeech 2021) preliminary test set: real
+        └── real_recordings/*.wav     recordings (or *realrec*.wav clips); other clips unpaired
 At least one of clean/, noise/, test_set/, blind_test_set/, ICASSP_blind_test_set/ must
 be there.
 """
@@ -59,6 +74,7 @@ DEFAULTS = {
     "spk_regex": r"(reader_\d+)",
     "rir_table": None,
     "blind_dir": None,
+    "require": None,
 }
 
 HELP = {
@@ -71,6 +87,8 @@ HELP = {
     "rir_table": "RIR table CSV (default: acoustic_params*/RIR_table_simple.csv when present)",
     "blind_dir": "another blind test set folder, classified like blind_test_set/ (or, with "
                  "track_N/noisy/ folders, like ICASSP_blind_test_set/)",
+    "require": "comma list of sets that must be found (e.g. test_dns2_synthetic,"
+               "test_dns3_real): a release without one stops with the expected tree",
 }
 
 SETS = """\
@@ -85,14 +103,19 @@ test_real_recordings              wav.scp only (DNSMOS, SRMR)
 blind_noreverb, blind_reverb,     the blind test set, wav.scp only
 blind_real
 blind_track1, blind_track2        ICASSP_blind_test_set/track_N/noisy/, wav.scp only
-dev_testset                       DNS2/3 dev test clips, wav.scp only"""
+dev_testset                       DNS2/3 dev test clips, wav.scp only
+test_dns2_synthetic               DNS2 preliminary synthetic test: wav.scp, clean.scp,
+                                  utt2snr, utt2level, utt2category (emotion, singing, speech)
+test_dns2_real                    DNS2 preliminary real recordings, wav.scp only
+test_dns3_real                    DNS3 preliminary test set's real recordings, wav.scp only"""
 
 AUDIO = (".wav", ".flac")
 PARTS = {"clean": ("clean", "clean_fullband"), "noise": ("noise", "noise_fullband"),
          "rirs": ("impulse_responses",), "test_set": ("test_set",),
          "blind": ("blind_test_set",), "blind_tracks": ("ICASSP_blind_test_set",),
-         "dev": ("dev_testset", "dev_testset_fullband")}
+         "dev": ("dev_testset", "dev_testset_fullband"), "dns2_dev": ("ICASSP_dev_test_set",)}
 _FILEID = re.compile(r"fileid_(\d+)$")
+_DNS2_CLEAN = re.compile(r"^(.*?)clean_fileid_(\d+)$")   # namespace prefix, file id
 _TRACK = re.compile(r"^track_?(\d+)$", re.IGNORECASE)
 _SNR = re.compile(r"_snr(-?\d+(?:\.\d+)?)_")
 _LEVEL = re.compile(r"_tl(-?\d+(?:\.\d+)?)_")
@@ -228,6 +251,52 @@ def _track_sets(folder):
             sets[f"blind_track{int(m.group(1))}"] = _unpaired(noisy) if noisy else [
                 u for u in _unpaired(track) if not u.key.startswith("adaptation_data-")]
     return sets
+
+
+def _dns2_sets(folder):
+    """``ICASSP_dev_test_set/track_1/``: synthetic pairs by (namespace, fileid) and real
+    recordings. File ids repeat across namespaces (``synthetic_clean_fileid_47`` and
+    ``synthetic_emotion_clean_fileid_47`` are different clips)."""
+    track = find_dir(folder, "track_1") or folder
+    sets, base = {}, os.path.join(track, "synthetic")
+    noisy_dir, clean_dir = find_dir(base, "noisy"), find_dir(base, "clean")
+    if noisy_dir:
+        if not clean_dir:
+            raise LayoutError("dns", folder, "track_1/synthetic/ has noisy/ but no clean/", TREE)
+        clean = {}
+        for rel, path in scan_files(clean_dir, AUDIO, recursive=False):
+            m = _DNS2_CLEAN.match(stem(rel))
+            if m:
+                clean[(m.group(1), m.group(2))] = path
+        spaces = sorted({ns for ns, _ in clean}, key=len, reverse=True)   # longest first
+        utts, unpaired = [], []
+        for rel, path in scan_files(noisy_dir, AUDIO, recursive=False):
+            name, m = stem(rel), _FILEID.search(stem(rel))
+            space = next((ns for ns in spaces if name.startswith(ns)), None)
+            if not m or (space, m.group(1)) not in clean:
+                unpaired.append(rel)
+                continue
+            kind = space[len("synthetic_"):].strip("_") if space.startswith("synthetic_") else ""
+            meta = dict(_name_meta(name), category=kind or "speech")
+            key = f"dns2_{kind + '_' if kind else ''}fileid_{m.group(1)}"
+            utts.append(Utt(key, None, {"wav": path, "clean": clean[(space, m.group(1))]}, meta))
+        if unpaired:
+            log.warning("dns ICASSP_dev_test_set: %d noisy file(s) without a clean partner left "
+                        "out, e.g. %s", len(unpaired), unpaired[0])
+        sets["test_dns2_synthetic"] = utts
+    real = find_dir(track, "real_recordings")
+    if real:
+        sets["test_dns2_real"] = _unpaired(real)
+    return sets
+
+
+def _dns3_real(folder):
+    """The DNS3 preliminary test set's real recordings: ``real_recordings/`` when the release
+    has one, else the clips named ``*realrec*`` (``ms_realrec_...``, ``audioset_realrec_...``)."""
+    real = find_dir(folder, "real_recordings")
+    if real:
+        return _unpaired(real)
+    return [u for u in _unpaired(folder) if "realrec" in u.key.lower()]
 
 
 # -- impulse responses -------------------------------------------------------------------------
@@ -371,6 +440,16 @@ def prepare(root, cfg, output):
         sets.update(tracks)
     if dirs["dev"]:
         sets["dev_testset"] = _unpaired(dirs["dev"])
+        real = _dns3_real(dirs["dev"])
+        if real:
+            sets["test_dns3_real"] = real
+    if dirs["dns2_dev"]:
+        sets.update(_dns2_sets(dirs["dns2_dev"]))
+    required = [r.strip() for r in str(cfg.get("require") or "").split(",") if r.strip()]
+    missing = [r for r in required if not sets.get(r)]
+    if missing:
+        raise LayoutError("dns", root, f"required set(s) {', '.join(missing)} not found in the "
+                                       "release", TREE)
     if not any(sets.values()):
         raise LayoutError("dns", root, "no audio files in any of the DNS folders found", TREE)
     summaries = output.write(sets)

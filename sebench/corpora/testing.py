@@ -113,14 +113,18 @@ def _rir(fs, rt60, seed, label):
 
 
 def make_dns_tree(root, dns3=False, readers=("06709", "11980", "01326"), utts=2, seconds=0.5,
-                  fs=16000, seed=0, blind_tracks=False):
+                  fs=16000, seed=0, blind_tracks=False, later_tests=False):
     """DNS Challenge under ``root/datasets/``: DNS1 (``dns3=False``) has flat clean/ with
     ``book_..._reader_NNNNN_K.wav``, noise/, test_set/synthetic/{no_reverb,with_reverb}/
     {clean,noisy} paired by ``fileid_N``, test_set/real_recordings/ and a flat
     blind_test_set/; ``dns3=True`` adds clean/<category>/ folders, impulse_responses/
     (SLR26, SLR28 with its noise files) and acoustic_params/RIR_table_simple.csv;
     ``blind_tracks=True`` the later blind test release ICASSP_blind_test_set/track_{1,2}/noisy/
-    (real recordings) with track_2/adaptation_data/ (clean enrolment speech)."""
+    (real recordings) with track_2/adaptation_data/ (clean enrolment speech);
+    ``later_tests=True`` paper 002's test sets: the DNS2 preliminary test set
+    ICASSP_dev_test_set/track_1/{synthetic/{clean,noisy},real_recordings}/ (read, German,
+    emotion and singing clips, file ids repeating across namespaces as in the release) and
+    the DNS3 preliminary test set dev_testset/ (real_recordings/ and a synthetic clip)."""
     root = Path(root)
     ds = root / "datasets"
     for i, reader in enumerate(readers):
@@ -166,6 +170,8 @@ def make_dns_tree(root, dns3=False, readers=("06709", "11980", "01326"), utts=2,
             audio = speech if "adaptation" in rel else mix_at_snr(
                 speech, noise_like(seconds, fs, seed, rel), 5)
             write_wav(release / rel, audio, fs)
+    if later_tests:
+        _dns2_dns3_tests(ds, seconds, fs, seed)
     if dns3:
         irs = ds / "impulse_responses"
         rirs = {"SLR26/simulated_rirs_16k/smallroom/Room001/Room001-00001.wav": (0.3, 0),
@@ -184,6 +190,28 @@ def make_dns_tree(root, dns3=False, readers=("06709", "11980", "01326"), utts=2,
         (ds / "acoustic_params").mkdir(parents=True, exist_ok=True)
         (ds / "acoustic_params" / "RIR_table_simple.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def _dns2_dns3_tests(ds, seconds, fs, seed):
+    """Paper 002's Table IV and V sets in the releases' names (see sebench/corpora/dns.py)."""
+    synth = ds / "ICASSP_dev_test_set" / "track_1" / "synthetic"
+    pairs = (("synthetic_", "synthetic_german_collection044_01_-04_water_248092_1_snr11_tl-19", 47),
+             ("synthetic_", "synthetic_read_book_0012_babble_188218_20_snr0_tl-21", 105),
+             ("synthetic_emotion_", "synthetic_emotion_157018_snr14_tl-22", 47),
+             ("synthetic_singing_", "synthetic_singing_108328_snr1_tl-19", 59))
+    for space, noisy_name, fid in pairs:
+        clean = speech_like(seconds, fs, seed, f"dns2{space}{fid}")
+        snr = float(noisy_name.split("_snr")[1].split("_")[0])
+        noisy = mix_at_snr(clean, noise_like(seconds, fs, seed, noisy_name), snr)
+        write_wav(synth / "clean" / f"{space}clean_fileid_{fid}.wav", clean, fs)
+        write_wav(synth / "noisy" / f"{noisy_name}_fileid_{fid}.wav", noisy, fs)
+    real = {"ICASSP_dev_test_set/track_1/real_recordings/ms_realrec_headset_cafe_spk1_1.wav": 5,
+            "dev_testset/real_recordings/ms_realrec_emotional_female_SSW_crying_fileid_3.wav": 5,
+            "dev_testset/real_recordings/audioset_realrec_airconditioner_2TE3LoA2OUQ.wav": 10,
+            "dev_testset/synthetic/synthetic_singing_108328_snr4_tl-35_fileid_40.wav": 4}
+    for rel, snr in real.items():
+        write_wav(ds / rel, mix_at_snr(speech_like(seconds, fs, seed, rel),
+                                       noise_like(seconds, fs, seed, rel), snr), fs)
 
 
 # -- DAPS --------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ DEFAULTS = {
     "scheduler": {"__free__": True, "kind": "constant", "factor": 0.5, "patience": 5,
                   "min_lr": 0.0, "step_size": 1000, "gamma": 0.5, "warmup": 0,
                   "monitor": "loss"},
-    "train": {"epochs": 10, "max_steps": None, "accum_grad": 1, "grad_clip": 5.0, "amp": True,
+    # fp32 and no clipping unless a preset opts in (and says why): the papers' arithmetic
+    "train": {"epochs": 10, "max_steps": None, "accum_grad": 1, "grad_clip": None, "amp": False,
               "log_every": 10, "valid_every": None, "checkpoint_every": 100,
               "keep_checkpoints": 2, "early_stop_patience": None, "best_by": ["valid_loss"],
               "best_mode": "min", "average_nbest": 1, "valid_metrics": "",

@@ -65,9 +65,28 @@ def sample_mask(lengths, samples, device):
     return (torch.arange(samples, device=device)[None, :] < lengths[:, None].to(device)).float()
 
 
-def masked_mean_per_utt(err, mask):
-    """err (B, F, T), mask (B, T) -> (B,): each utterance's mean over its valid bins."""
-    return (err * mask[:, None, :]).sum((1, 2)) / (mask.sum(1) * err.shape[1]).clamp_min(1)
+def masked_mean_per_utt(err, mask, bins="half"):
+    """err (B, F, T), mask (B, T) -> (B,): each utterance's mean over its valid bins.
+
+    ``bins``: ``half`` averages the F = K/2 + 1 stored bins; ``full`` is paper 002's
+    1/(L K) sum over all K = 2 (F - 1) bins of the Hermitian spectrum (bins 1..K/2-1 stand
+    for their mirror images too). full / half = F (e_0 + e_N + 2 M) / (K (e_0 + e_N + M))
+    with e_0, e_N the DC and Nyquist errors and M the inner bins' sum: 1 when the edge bins
+    carry an average bin's error, at most F/(K/2) = 257/256 (no error there), at least
+    F/K = 257/512 (all error there)."""
+    if bins not in BIN_MODES:
+        raise ConfigError(f"bins must be one of {', '.join(BIN_MODES)}, got {bins!r}")
+    if bins == "full":
+        weight = torch.full((err.shape[1],), 2.0, device=err.device, dtype=err.dtype)
+        weight[0] = weight[-1] = 1.0
+        err = err * weight[None, :, None]
+        width = 2 * (err.shape[1] - 1)
+    else:
+        width = err.shape[1]
+    return (err * mask[:, None, :]).sum((1, 2)) / (mask.sum(1) * width).clamp_min(1)
+
+
+BIN_MODES = ("half", "full")
 
 
 def neg_sisdr(est, ref, lengths, eps=1e-8):
@@ -112,31 +131,36 @@ class MagMSE(SpectralTerm):
 
 
 class ComplexMSE(SpectralTerm):
-    def __init__(self, target="clean", stft=None):
+    def __init__(self, target="clean", stft=None, bins="half"):
         super().__init__(stft)
         if target not in ("clean", "clean_rev"):
             raise ConfigError(f"loss complex_mse: target must be clean or clean_rev, got {target!r}")
-        self.target = target
+        if bins not in BIN_MODES:
+            raise ConfigError(f"loss complex_mse: bins must be half or full, got {bins!r}")
+        self.target, self.bins = target, bins
         self.fields = ("wav", target)
 
     def forward(self, out, batch, model=None):
         est, (ref,), mask = self.spectra(out, batch, model, [self.target])
-        return masked_mean_per_utt((est - ref).abs() ** 2, mask)
+        return masked_mean_per_utt((est - ref).abs() ** 2, mask, self.bins)
 
 
 class JointDereverb(SpectralTerm):
-    def __init__(self, beta=0.0, stft=None):
+    def __init__(self, beta=0.0, stft=None, bins="half"):
         super().__init__(stft)
-        self.beta = float(beta)
+        if bins not in BIN_MODES:
+            raise ConfigError(f"loss joint_dereverb: bins must be half or full, got {bins!r}")
+        self.beta, self.bins = float(beta), bins
         self.fields = ("wav", "clean") if self.beta >= 1 else ("wav", "clean", "clean_rev")
 
     def forward(self, out, batch, model=None):
         targets = ["clean"] if self.beta >= 1 else ["clean", "clean_rev"]
         est, refs, mask = self.spectra(out, batch, model, targets)
-        joint = masked_mean_per_utt((est - refs[0]).abs() ** 2, mask)
+        joint = masked_mean_per_utt((est - refs[0]).abs() ** 2, mask, self.bins)
         if self.beta >= 1:
             return joint
-        return self.beta * joint + (1 - self.beta) * masked_mean_per_utt((est - refs[1]).abs() ** 2, mask)
+        noise = masked_mean_per_utt((est - refs[1]).abs() ** 2, mask, self.bins)
+        return self.beta * joint + (1 - self.beta) * noise
 
 
 class NegSISDR(LossTerm):

@@ -25,11 +25,18 @@ Options: ``protocol``, ``alpha``, ``beta``, ``target`` (PESQ_max, default the sc
 ``pesqnet_from`` (a PESQNet model dir, or a pesqnet experiment: its ``model_pesqnet/``),
 ``pesqnet_model`` (PESQNet's config, a dict or YAML path; default ``conf/qp/pesqnet.yaml``).
 
-Validation terms: ``loss`` (alternate: J_total with the *true* PESQ of the outputs in place
-of PESQNet's estimate, which the FCRN may have learnt to fool; pesqnet: PESQNet's J_PESQ),
-``j_mse``, ``pesqnet_est``, ``pesq`` (true), ``pesqnet_loss``, and PESQNet's accuracy on the
-validation outputs (``pesqnet_mae``, ``pesqnet_lcc``...). Exports: the FCRN as ``model/``,
-PESQNet as ``model_pesqnet/``, both from the selected checkpoint.
+``mse_bins``: ``half`` (J_MSE averaged over the n_fft/2 + 1 stored bins) or ``full`` (the
+paper's 1/K sum over all K = n_fft bins of the Hermitian spectrum; see losses.py).
+
+Validation terms: ``j_total_est`` (J_total with PESQNet's estimate: the paper's validation
+loss, its Figs. 9 and 11), ``j_total_true`` (J_total with the *true* PESQ of the outputs in
+place of the estimate, which the FCRN may have learnt to fool), ``j_mse``, ``pesqnet_est``,
+``pesq`` (true), ``pesqnet_loss``, and PESQNet's accuracy on the validation outputs
+(``pesqnet_mae``, ``pesqnet_lcc``...). ``loss`` is PESQNet's J_PESQ for ``protocol:
+pesqnet``; for ``alternate`` it is chosen by ``valid_loss``: ``estimate`` (the paper keeps
+"the DNS with the lowest validation loss and its PESQNet") or ``true_pesq`` (sebench's
+alternative: select by the true PESQ). Exports: the FCRN as ``model/``, PESQNet as
+``model_pesqnet/``, both from the selected checkpoint.
 """
 import math
 import os
@@ -49,6 +56,7 @@ from sebench.train.methods.common import clips, correlation_summary, pad
 
 PESQNET_CONFIG = Path(__file__).resolve().parents[3] / "conf" / "qp" / "pesqnet.yaml"
 PROTOCOLS = ("alternate", "pesqnet")
+VALID_LOSSES = ("estimate", "true_pesq")
 
 
 def fcrn_epoch(epoch):
@@ -59,7 +67,8 @@ def fcrn_epoch(epoch):
 class PESQNetMediated(TrainingMethod):
     options = {"protocol": "alternate", "alpha": 0.0, "beta": 0.9, "target": None,
                "epoch_grad": "mean", "include_noisy": True, "label_workers": 1,
-               "init_from": None, "pesqnet_from": None, "pesqnet_model": None}
+               "init_from": None, "pesqnet_from": None, "pesqnet_model": None,
+               "valid_loss": "estimate", "mse_bins": "half"}
 
     def __init__(self, cfg, trainer):
         super().__init__(cfg, trainer)
@@ -72,7 +81,10 @@ class PESQNetMediated(TrainingMethod):
         for key in ("alpha", "beta"):
             if not 0.0 <= o[key] <= 1.0:
                 raise ConfigError(f"method_options.{key} must lie in [0, 1], got {o[key]}")
-        self.mse = JointDereverb(o["beta"])
+        if o["valid_loss"] not in VALID_LOSSES:
+            raise ConfigError(f"method_options.valid_loss must be one of "
+                              f"{', '.join(VALID_LOSSES)}, got {o['valid_loss']!r}")
+        self.mse = JointDereverb(o["beta"], bins=o["mse_bins"])
         # clean: the reference of the true PESQ labels; clean_rev: J_noise (beta < 1)
         self.streams = {"train": self.mse.fields}
         self.valid_fields = self.mse.fields
@@ -188,14 +200,14 @@ class PESQNetMediated(TrainingMethod):
         enh_true, enh_est = labels[:n_enh], est[:n_enh]
         pesq = sum(enh_true) / len(enh_true) if enh_true else float("nan")
         pesqnet_loss = sum((e - y) ** 2 for e, y in zip(est, labels)) / len(labels)
-        if self.opts["protocol"] == "pesqnet":
-            loss = pesqnet_loss
-        else:
-            hi = self.scale.hi if self.opts["target"] is None else float(self.opts["target"])
-            alpha = self.opts["alpha"]
-            loss = alpha * j_mse + (1 - alpha) * sum((y - hi) ** 2 for y in enh_true) / max(1, len(enh_true))
+        hi = self.scale.hi if self.opts["target"] is None else float(self.opts["target"])
+        alpha, n = self.opts["alpha"], max(1, len(enh_true))
+        j_total = {"estimate": alpha * j_mse + (1 - alpha) * sum((e - hi) ** 2 for e in enh_est) / n,
+                   "true_pesq": alpha * j_mse + (1 - alpha) * sum((y - hi) ** 2 for y in enh_true) / n}
+        loss = pesqnet_loss if self.opts["protocol"] == "pesqnet" else j_total[self.opts["valid_loss"]]
         return {"loss": loss, "j_mse": j_mse, "pesq": pesq, "pesqnet_loss": pesqnet_loss,
-                "pesqnet_est": sum(enh_est) / max(1, len(enh_est))}
+                "pesqnet_est": sum(enh_est) / max(1, len(enh_est)),
+                "j_total_est": j_total["estimate"], "j_total_true": j_total["true_pesq"]}
 
     def valid_summary(self):
         """PESQNet's accuracy on this validation's clips; their predicted and true PESQ go to
