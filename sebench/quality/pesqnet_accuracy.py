@@ -124,12 +124,9 @@ def _figure(ncols):
 
 
 def _save(plt, fig, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
+    from sebench.results.figure import save_figure
     fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=110)
 
 
 def scatter_plot(points, path, title=""):

@@ -8,6 +8,7 @@ import csv
 import os
 
 from sebench.errors import ConfigError, SebenchError
+from sebench.results.figure import save_figure
 from sebench.utils.fileio import atomic_write_text
 
 LOGS = {"valid": "valid_log.csv", "metric": "valid_metrics.csv", "train": "train_log.csv"}
@@ -77,11 +78,7 @@ def plot_curves(found, series, out, title=None):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out)
+    save_figure(fig, out, dpi=110)
     lines = [f"# {title or 'Training curves'}", "",
              "| experiment | series | steps | first | best (max) | last |", "|---|---|---|---|---|---|"]
     for label, curves in found.items():

@@ -8,6 +8,7 @@ import numpy as np
 from sebench.audio.io import read
 from sebench.data.sources import audio_map
 from sebench.errors import SebenchError
+from sebench.results.figure import save_figure
 
 # 25 ms / 10 ms at 16 kHz, 80 mel bands: the usual log-mel front end of SE papers' figures.
 N_FFT, HOP, N_MELS = 400, 160, 80
@@ -78,11 +79,7 @@ def draw(panels, out, title=None):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + ".tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, out)
+    save_figure(fig, out)
 
 
 def spectrogram_figure(key, audio_panels, encoder_panels, encoder_input, out, title=None,

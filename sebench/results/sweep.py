@@ -5,6 +5,7 @@ import json
 import os
 
 from sebench.errors import ConfigError, SebenchError
+from sebench.results.figure import save_figure
 from sebench.utils.fileio import atomic_write_text
 
 
@@ -71,11 +72,7 @@ def plot_sweep(scores, set_name, points, x, y, out, param="value", title=None):
     ax.set_title(title or f"{x.upper()} vs {y.upper()} per {param} ({set_name})", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + ".tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, out)
+    save_figure(fig, out)
     lines = [f"| {param} | system | {x} | {y} |", "|---|---|---|---|"]
     lines += [f"| {v:g} | {s} | {m[x]:.3f} | {m[y]:.3f} |" for v, s, m in rows]
     atomic_write_text(os.path.splitext(out)[0] + ".md", "\n".join(lines) + "\n")
