@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # egs/mini/se1: the self-contained recipe. Everything is built offline from a synthetic
-# corpus (espeak-ng speech, generated noise), so its default systems run anywhere in about
-# 20 minutes on an idle 2-core CPU (`--systems all`: about 30 more): a demonstration of every
-# stage, not a benchmark.
+# corpus (espeak-ng speech, generated noise), so its default systems (a row of each paper)
+# run anywhere: `make demo` took 17.5 minutes on an idle 2-core CPU from an empty pip cache
+# (README.md). A demonstration of every stage, not a benchmark.
 #
 #   ./run.sh                           # all stages; finished stages are skipped on a rerun
 #   ./run.sh --stage 6 --stop_stage 6  # one stage (./se.sh --help lists them)
