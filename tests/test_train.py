@@ -162,6 +162,34 @@ def test_losses_are_per_utterance_and_combine_by_weight():
         build_loss({"name": "mag_mse", "beta": 0.5})
 
 
+def test_compressed_mse_matches_its_formula_and_compresses_level():
+    from sebench.errors import ConfigError
+    from sebench.models import build_model
+    torch.manual_seed(0)
+    model = build_model({"name": "cnn_blstm", "channels": [2, 1], "lstm_hidden": 8,
+                         "lstm_layers": 1, "fc_hidden": 8})
+    ref, est = torch.randn(2, 8000), torch.randn(2, 8000)
+    lengths = torch.tensor([8000, 8000])
+    term = build_loss({"name": "compressed_mse", "power": 0.3, "complex_weight": 0.3})
+
+    def loss(est, ref):
+        out = {"wave": est, "spec": model.analysis(est)}
+        return term(out, {"wav": est, "clean": ref, "lengths": lengths}, model)
+
+    assert float(loss(ref, ref).abs().max()) < 1e-10
+    # the formula, written out with numpy on the same spectra
+    e, r = model.analysis(est).numpy(), model.analysis(ref).numpy()
+    ec, rc = np.abs(e) ** 0.3, np.abs(r) ** 0.3
+    mag = ((ec - rc) ** 2).mean((1, 2))
+    cplx = (np.abs(ec * np.exp(1j * np.angle(e)) - rc * np.exp(1j * np.angle(r))) ** 2).mean((1, 2))
+    np.testing.assert_allclose(loss(est, ref).numpy(), 0.7 * mag + 0.3 * cplx, rtol=1e-4)
+    # a 20 dB louder pair weighs 10^(2 * 0.3) = 3.98x more, not the 100x of a linear MSE
+    ratio = loss(10 * est, 10 * ref) / loss(est, ref)
+    torch.testing.assert_close(ratio, torch.full((2,), 10 ** 0.6), rtol=1e-3, atol=0)
+    with pytest.raises(ConfigError, match="compressed_mse: need 0 < power <= 1"):
+        build_loss({"name": "compressed_mse", "power": 2})
+
+
 def test_ngpu_with_equals_relaunches_without_it():
     from sebench.train.distributed import torchrun_argv
     for argv in (["train", "--ngpu=2", "--exp", "x"], ["train", "--ngpu", "2", "--exp", "x"]):

@@ -17,6 +17,8 @@ Registered terms:
 - ``joint_dereverb``: beta * J_joint + (1 - beta) * J_noise (paper 002 eq. 7; beta = 0 is plain
   denoising, 0.9 with reverberant data; needs clean_rev.scp unless beta = 1)
 - ``sisdr``: negative SI-SDR in dB, zero-mean signals (paper 004's L_SI-SDR)
+- ``compressed_mse``: MSE of power-law compressed spectra, |S|^c (c = 0.3), blending the
+  compressed complex spectra (weight ``complex_weight``) and magnitudes (Braun & Tashev 2021)
 - ``vae_recon``, ``vae_kl``, ``vae_cycle``, ``vae_noise``: paper 003's terms on a
   spectrogram VAE's outputs (``sebench/train/vae_losses.py``)
 - ``mask_bce``: BCE of a branch's mask against the noise (or clean) IRM/IBM in the model's
@@ -38,6 +40,7 @@ LOSSES = Registry("loss", {
     "complex_mse": "sebench.train.losses:ComplexMSE",
     "joint_dereverb": "sebench.train.losses:JointDereverb",
     "sisdr": "sebench.train.losses:NegSISDR",
+    "compressed_mse": "sebench.train.losses:CompressedMSE",
     # paper 003's spectrogram-VAE terms (sebench/train/vae_losses.py)
     "vae_recon": "sebench.train.vae_losses:VAERecon",
     "vae_kl": "sebench.train.vae_losses:VAEKL",
@@ -161,6 +164,32 @@ class JointDereverb(SpectralTerm):
             return joint
         noise = masked_mean_per_utt((est - refs[1]).abs() ** 2, mask, self.bins)
         return self.beta * joint + (1 - self.beta) * noise
+
+
+class CompressedMSE(SpectralTerm):
+    """(1 - a) mean (|S_hat|^c - |S|^c)^2 + a mean |S_hat^c - S^c|^2, X^c = |X|^c e^{j arg X}.
+
+    Compression evens out the loud and the quiet bins (and utterances) that a linear
+    magnitude MSE weighs by energy, so low-energy speech detail counts."""
+
+    def __init__(self, power=0.3, complex_weight=0.3, stft=None, eps=1e-8):
+        super().__init__(stft)
+        if not 0 < float(power) <= 1 or not 0 <= float(complex_weight) <= 1:
+            raise ConfigError(f"loss compressed_mse: need 0 < power <= 1 and 0 <= complex_weight"
+                              f" <= 1, got {power} and {complex_weight}")
+        self.power, self.complex_weight, self.eps = float(power), float(complex_weight), eps
+
+    def forward(self, out, batch, model=None):
+        est, (ref,), mask = self.spectra(out, batch, model, ["clean"])
+        est_mag = (est.abs() + self.eps) ** self.power
+        ref_mag = (ref.abs() + self.eps) ** self.power
+        loss = masked_mean_per_utt((est_mag - ref_mag) ** 2, mask)
+        if self.complex_weight > 0:
+            est_c = est_mag * est / (est.abs() + self.eps)
+            ref_c = ref_mag * ref / (ref.abs() + self.eps)
+            err = masked_mean_per_utt((est_c - ref_c).abs() ** 2, mask)
+            loss = (1 - self.complex_weight) * loss + self.complex_weight * err
+        return loss
 
 
 class NegSISDR(LossTerm):
