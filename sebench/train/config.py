@@ -45,7 +45,8 @@ DEFAULTS = {
               "log_every": 10, "valid_every": None, "checkpoint_every": 100,
               "keep_checkpoints": 2, "early_stop_patience": None, "best_by": ["valid_loss"],
               "best_mode": "min", "average_nbest": 1, "valid_metrics": "",
-              "valid_metric_utts": 8},
+              "valid_metric_utts": 8,
+              "deterministic": True},   # deterministic kernels (sebench/train/determinism.py)
 }
 
 #: value rules (sebench.config): checked with the types before anything is built or read;

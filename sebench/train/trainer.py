@@ -27,6 +27,7 @@ from sebench.train import checkpoint as ckpt
 from sebench.train.config import (check_sections, criterion_name, parse_criteria,
                                   parse_train_dirs)
 from sebench.train.data import AudioDataset, BucketBatchSampler, data_file_options, make_loader
+from sebench.train.determinism import set_deterministic
 from sebench.train.distributed import DistContext
 from sebench.train.logger import CSVLog, TensorBoard, plot_curves
 from sebench.train.methods import build_method
@@ -56,6 +57,7 @@ class Trainer:
         self.use_amp = bool(t["amp"]) and self.device.type == "cuda"
         self.criteria = parse_criteria(t)
         torch.manual_seed(int(cfg["seed"]))
+        set_deterministic(bool(t["deterministic"]), self.device)
         self.method = build_method(cfg, self)
         if cfg.get("loss") and not self.method.reads_loss:
             raise ConfigError(f"loss: method {cfg['method']} does not read the top-level loss "
