@@ -53,7 +53,7 @@ print("| system | seeds | " + " | ".join(metrics) + " |")
 print("|---" * (len(metrics) + 2) + "|")
 for name in ["noisy", "specsub"]:
     print(f"| {name} | – | " + " | ".join(f"{v:.3f}" for v in means(out / name / "scores")) + " |")
-for var in sorted(p for p in out.iterdir() if (p / "seed0").is_dir() or any(p.glob("seed*"))):
+for var in sorted(p for p in out.iterdir() if any(p.glob("seed*"))):
     rows = [means(s / "scores") for s in sorted(var.glob("seed*"))]
     cells = []
     for i in range(len(metrics)):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # egs/mini/se1: the self-contained recipe. Everything is built offline from a synthetic
 # corpus (espeak-ng speech, generated noise), so its default systems (a row of each paper)
-# run anywhere: `make demo` took 17.5 minutes on an idle 2-core CPU from an empty pip cache
+# run anywhere: `make demo` took 16.6 minutes on an idle 2-core CPU from an empty pip cache
 # (README.md). A demonstration of every stage, not a benchmark.
 #
 #   ./run.sh                           # all stages; finished stages are skipped on a rerun
