@@ -210,6 +210,9 @@ def test_resume_with_a_changed_config_stops_naming_the_keys(fake_dirs, tmp_path,
         assert load(os.path.join(exp, "checkpoints", "latest.pt"))["state"]["step"] == 4
     # the options that cannot change results may differ: the rerun resumes and finishes
     assert changed_keys(cfg, merge(cfg, {"data": {"num_workers": 4}})) == []
+    older = {k: v for k, v in cfg.items() if k != "train"}     # written before the option
+    older["train"] = {k: v for k, v in cfg["train"].items() if k != "deterministic"}
+    assert changed_keys(older, cfg) == []
     neutral = merge(cfg, {"train": {"log_every": 3, "checkpoint_every": 5}})
     train_experiment(neutral, exp, dirs, None, "cpu", False, "neutral rerun")
     assert "neutral rerun" in open(os.path.join(exp, "config.yaml")).read()

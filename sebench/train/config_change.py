@@ -17,6 +17,10 @@ RESULT_NEUTRAL = {
     "data.num_workers": "loader processes",
     # a checkpoint holds everything a step depends on: resuming from any step is exact
     "train.checkpoint_every": "checkpoint cadence",
+    # the same arithmetic with a fixed summation order (sebench/train/determinism.py): the
+    # non-deterministic kernels were never bit-repeatable, so switching cannot break an exact
+    # resume; checkpoints older than the option (no such key) resume too
+    "train.deterministic": "kernel choice",
 }
 
 
